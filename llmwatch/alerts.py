@@ -1,0 +1,153 @@
+"""Alerts (SPEC 3.5): stored first, de-duplicated per series with a cool-down.
+
+The cool-down is measured on the alert's window, not on the wall clock, so re-running
+or back-filling a window never alerts twice for the same condition, while a condition
+that comes back after the cool-down alerts again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from llmwatch.warehouse.models import Alert
+
+ALERT_KINDS = frozenset(
+    {
+        "slo_breach",
+        "cost_anomaly",
+        "token_spike",
+        "quality_regression",
+        "judge_failure",
+        "canary_regression",
+        "golden_regression",
+        "input_drift",
+        "survivorship_bias",
+        "ingest_rejects",
+    }
+)
+SEVERITIES = frozenset({"info", "warning", "critical"})
+DEFAULT_COOLDOWN = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    kind: str
+    flow: str
+    message: str
+    severity: str = "warning"
+    feature_id: str | None = None
+    model_id: str | None = None
+    metric: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    # Extra discriminator for the series (e.g. a probe id or a file fingerprint).
+    series_suffix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ALERT_KINDS:
+            raise ValueError(f"unknown alert kind {self.kind!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+    @property
+    def series_key(self) -> str:
+        parts = [self.kind, self.feature_id or "", self.model_id or "", self.metric or ""]
+        if self.series_suffix:
+            parts.append(self.series_suffix)
+        return "|".join(parts)
+
+
+def record_alerts(
+    conn: Connection,
+    alerts: list[NewAlert],
+    cooldown: timedelta = DEFAULT_COOLDOWN,
+    now: datetime | None = None,
+) -> list[int]:
+    """Store the alerts not suppressed by an earlier one of the same series.
+
+    An alert is suppressed when the same series already has an alert whose window
+    starts within ``cooldown`` of this one's (alerts without a window compare their
+    creation time). Returns the ids of the stored alerts.
+    """
+    created_at = now or datetime.now(UTC)
+    stored: list[int] = []
+    for alert in alerts:
+        anchor = alert.window_start or created_at
+        if _suppressed(conn, alert, anchor, cooldown):
+            continue
+        result = conn.execute(
+            insert(Alert).returning(Alert.id),
+            {
+                "created_at": created_at,
+                "kind": alert.kind,
+                "severity": alert.severity,
+                "flow": alert.flow,
+                "feature_id": alert.feature_id,
+                "model_id": alert.model_id,
+                "metric": alert.metric,
+                "value": alert.value,
+                "threshold": alert.threshold,
+                "window_start": alert.window_start,
+                "window_end": alert.window_end,
+                "message": alert.message,
+                "details": alert.details or None,
+                "series_key": alert.series_key,
+            },
+        )
+        stored.append(result.scalar_one())
+    return stored
+
+
+def _suppressed(conn: Connection, alert: NewAlert, anchor: datetime, cooldown: timedelta) -> bool:
+    anchor_column = Alert.window_start if alert.window_start else Alert.created_at
+    query = (
+        select(Alert.id)
+        .where(Alert.series_key == alert.series_key)
+        .where(anchor_column > anchor - cooldown)
+        .where(anchor_column < anchor + cooldown)
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
+def list_alerts(conn: Connection, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Alerts created at or after ``since``, oldest first, as SPEC 3.5 dictionaries."""
+    query = select(Alert.__table__).order_by(Alert.created_at, Alert.id)
+    if since is not None:
+        query = query.where(Alert.created_at >= since)
+    rows = conn.execute(query).mappings()
+    return [alert_to_dict(row) for row in rows]
+
+
+SPEC_FIELDS = (
+    "id",
+    "created_at",
+    "kind",
+    "severity",
+    "flow",
+    "feature_id",
+    "model_id",
+    "metric",
+    "value",
+    "threshold",
+    "window_start",
+    "window_end",
+    "message",
+    "details",
+)
+
+
+def alert_to_dict(row: Any) -> dict[str, Any]:
+    """A JSON-ready dictionary of the SPEC 3.5 fields of an alert row mapping."""
+    out: dict[str, Any] = {}
+    for name in SPEC_FIELDS:
+        value = row[name]
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out

@@ -1,0 +1,24 @@
+"""The ``llmwatch`` command line: the one entry point above core, tasks, flows and deployments.
+
+Each command group lives in its own module and imports heavy things (Prefect, flows)
+inside the command, so ``llmwatch --help`` and the core commands stay fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from llmwatch.cli.alerts import alerts
+from llmwatch.cli.ingest import ingest
+from llmwatch.cli.init import init
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="llmwatch")
+def main() -> None:
+    """Production monitoring for LLM applications."""
+
+
+main.add_command(init)
+main.add_command(ingest)
+main.add_command(alerts)

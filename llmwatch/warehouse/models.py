@@ -1,0 +1,430 @@
+"""The warehouse schema: every table the jobs read and write.
+
+The ORM classes define the schema and serve the low-volume paths; bulk paths use the
+tables through Core (``Model.__table__``) so that no row costs an ORM round trip.
+Alembic migrations under ``migrations/`` must match these classes (a test checks).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from llmwatch.warehouse.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(256)
+# BigInteger autoincrement needs an INTEGER PRIMARY KEY on SQLite to get rowid aliasing.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+# --- ingestion ------------------------------------------------------------------------
+
+
+class Request(Base):
+    """One LLM request as recorded by the application (SPEC 3.1)."""
+
+    __tablename__ = "requests"
+
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ts: Mapped[datetime]
+    feature_id: Mapped[str] = mapped_column(ID)
+    model_id: Mapped[str] = mapped_column(ID)
+    provider: Mapped[str | None] = mapped_column(ID)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cached_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    # NULL means no price was known: never priced as 0.
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    # 'record' (given by the app), 'genai-prices', 'override' or NULL (unpriced).
+    cost_source: Mapped[str | None] = mapped_column(String(32))
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    session_id: Mapped[str | None] = mapped_column(ID)
+    user_segment: Mapped[str | None] = mapped_column(ID)
+    prompt_template_id: Mapped[str | None] = mapped_column(ID)
+    input: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+    metadata_json: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    ingested_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_requests_ts", "ts"),
+        Index("ix_requests_feature_model_ts", "feature_id", "model_id", "ts"),
+        Index("ix_requests_ingested_at", "ingested_at"),
+    )
+
+
+class UserSignal(Base):
+    """Explicit or implicit feedback about one request (SPEC 3.2)."""
+
+    __tablename__ = "user_signals"
+
+    # sha256 of (request_id, signal_type, timestamp, session_id): re-ingesting never doubles.
+    signal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ID)
+    session_id: Mapped[str | None] = mapped_column(ID)
+    signal_type: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[datetime]
+    metadata_json: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    ingested_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_user_signals_request_id", "request_id"),
+        Index("ix_user_signals_ts", "ts"),
+    )
+
+
+class IngestedFile(Base):
+    """A file read to its end; its fingerprint makes a second read a no-op."""
+
+    __tablename__ = "ingested_files"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[int] = mapped_column(Integer)
+    loaded: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    unpriced: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime]
+
+
+class IngestReject(Base):
+    """A line that failed validation, with where it was and why."""
+
+    __tablename__ = "ingest_rejects"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    file_fingerprint: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    line_no: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    # The first bytes of the line, decoded with replacement, for a human to look at.
+    excerpt: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("file_fingerprint", "line_no", "reason"),)
+
+
+# --- hourly aggregation ---------------------------------------------------------------
+
+
+class WindowMetrics(Base):
+    """Operational, cost and user-signal metrics for one window x feature x model."""
+
+    __tablename__ = "window_metrics"
+
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    feature_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    model_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    window_end: Mapped[datetime]
+    request_count: Mapped[int] = mapped_column(Integer)
+    error_count: Mapped[int] = mapped_column(Integer)
+    refusal_count: Mapped[int] = mapped_column(Integer)
+    error_rate: Mapped[float] = mapped_column(Float)
+    refusal_rate: Mapped[float] = mapped_column(Float)
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p99_ms: Mapped[float | None] = mapped_column(Float)
+    ttft_p50_ms: Mapped[float | None] = mapped_column(Float)
+    ttft_p95_ms: Mapped[float | None] = mapped_column(Float)
+    input_tokens_sum: Mapped[int] = mapped_column(BigInteger)
+    output_tokens_sum: Mapped[int] = mapped_column(BigInteger)
+    cached_input_tokens_sum: Mapped[int] = mapped_column(BigInteger)
+    reasoning_tokens_sum: Mapped[int] = mapped_column(BigInteger)
+    input_tokens_mean: Mapped[float] = mapped_column(Float)
+    output_tokens_mean: Mapped[float] = mapped_column(Float)
+    cost_total_usd: Mapped[float] = mapped_column(Float)
+    cost_mean_usd: Mapped[float | None] = mapped_column(Float)
+    unpriced_count: Mapped[int] = mapped_column(Integer)
+    explicit_positive_rate: Mapped[float | None] = mapped_column(Float)
+    explicit_feedback_coverage: Mapped[float] = mapped_column(Float)
+    correction_rate: Mapped[float] = mapped_column(Float)
+    follow_up_rate: Mapped[float] = mapped_column(Float)
+    retry_rate: Mapped[float] = mapped_column(Float)
+    abandonment_rate: Mapped[float] = mapped_column(Float)
+    survivorship_bias: Mapped[bool] = mapped_column(Boolean)
+    computed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_window_metrics_window_end", "window_end"),)
+
+
+# --- sample and judge -----------------------------------------------------------------
+
+
+class Judgement(Base):
+    """One judge call about one request under one rubric version and judge model.
+
+    ``status`` is 'ok' or 'failure'; a failure keeps the judge's raw text and has no
+    scores, because a parse failure is not a middling answer.
+    """
+
+    __tablename__ = "judgements"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ID)
+    feature_id: Mapped[str] = mapped_column(ID)
+    model_id: Mapped[str] = mapped_column(ID)
+    request_ts: Mapped[datetime]
+    rubric_version: Mapped[str] = mapped_column(String(64))
+    judge_model: Mapped[str] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    faithfulness: Mapped[int | None] = mapped_column(Integer)
+    relevance: Mapped[int | None] = mapped_column(Integer)
+    completeness: Mapped[int | None] = mapped_column(Integer)
+    context_relevance: Mapped[int | None] = mapped_column(Integer)
+    hallucination: Mapped[bool | None] = mapped_column(Boolean)
+    reasons: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    raw_response: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    judged_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("request_id", "rubric_version", "judge_model"),
+        Index("ix_judgements_feature_request_ts", "feature_id", "request_ts"),
+    )
+
+
+class ChartState(Base):
+    """The persisted state of one EWMA control chart, so charts survive between runs."""
+
+    __tablename__ = "chart_state"
+
+    chart_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    feature_id: Mapped[str] = mapped_column(ID)
+    metric: Mapped[str] = mapped_column(String(64))
+    lam: Mapped[float] = mapped_column(Float)
+    limit_l: Mapped[float] = mapped_column(Float)
+    # 'warmup' while the baseline is collected, then 'monitoring' with mu0/sigma0 frozen.
+    phase: Mapped[str] = mapped_column(String(16))
+    baseline_values: Mapped[list[float] | None] = mapped_column(JSON)
+    mu0: Mapped[float | None] = mapped_column(Float)
+    sigma0: Mapped[float | None] = mapped_column(Float)
+    z: Mapped[float | None] = mapped_column(Float)
+    t: Mapped[int] = mapped_column(Integer, default=0)
+    last_window_end: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class ChartPoint(Base):
+    """One charted window: the plotted statistic and its limits at that time."""
+
+    __tablename__ = "chart_points"
+
+    chart_id: Mapped[str] = mapped_column(ID, ForeignKey("chart_state.chart_id"), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    window_end: Mapped[datetime]
+    n: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float] = mapped_column(Float)
+    z: Mapped[float | None] = mapped_column(Float)
+    lcl: Mapped[float | None] = mapped_column(Float)
+    ucl: Mapped[float | None] = mapped_column(Float)
+    signal: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- golden set and canary probes -----------------------------------------------------
+
+
+class GoldenRun(Base):
+    __tablename__ = "golden_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(ID)
+    model_id: Mapped[str] = mapped_column(ID)
+    dataset: Mapped[str] = mapped_column(ID)
+    dataset_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    n_examples: Mapped[int] = mapped_column(Integer)
+    n_passed: Mapped[int] = mapped_column(Integer)
+    n_errors: Mapped[int] = mapped_column(Integer)
+    pass_rate: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_golden_runs_target_started", "target", "started_at"),)
+
+
+class GoldenResult(Base):
+    __tablename__ = "golden_results"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("golden_runs.run_id"), primary_key=True
+    )
+    example_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    intent: Mapped[str] = mapped_column(ID)
+    check_type: Mapped[str] = mapped_column(String(32))
+    # NULL when the call itself failed (error set): an outage is not a wrong answer.
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    output: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CanaryRun(Base):
+    __tablename__ = "canary_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(ID)
+    model_id: Mapped[str] = mapped_column(ID)
+    probe_set_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_canary_runs_target_started", "target", "started_at"),)
+
+
+class CanaryResult(Base):
+    __tablename__ = "canary_results"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("canary_runs.run_id"), primary_key=True
+    )
+    probe_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    n_runs: Mapped[int] = mapped_column(Integer)
+    n_passed: Mapped[int] = mapped_column(Integer)
+    n_errors: Mapped[int] = mapped_column(Integer)
+    pass_rate: Mapped[float | None] = mapped_column(Float)
+    # sha256 of the normalised output; the most common one when runs differ.
+    output_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    distinct_outputs: Mapped[int] = mapped_column(Integer)
+    system_fingerprint: Mapped[str | None] = mapped_column(ID)
+    output_chars_mean: Mapped[float | None] = mapped_column(Float)
+    input_tokens_mean: Mapped[float | None] = mapped_column(Float)
+    output_tokens_mean: Mapped[float | None] = mapped_column(Float)
+    latency_ms_mean: Mapped[float | None] = mapped_column(Float)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --- drift ------------------------------------------------------------------------------
+
+
+class DriftRun(Base):
+    __tablename__ = "drift_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report_date: Mapped[str] = mapped_column(String(10))
+    reference_start: Mapped[datetime]
+    reference_end: Mapped[datetime]
+    current_start: Mapped[datetime]
+    current_end: Mapped[datetime]
+    n_reference: Mapped[int] = mapped_column(Integer)
+    n_current: Mapped[int] = mapped_column(Integer)
+    drift_share: Mapped[float | None] = mapped_column(Float)
+    n_drifted: Mapped[int] = mapped_column(Integer)
+    n_columns: Mapped[int] = mapped_column(Integer)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_drift_runs_report_date", "report_date"),)
+
+
+class DriftColumn(Base):
+    __tablename__ = "drift_columns"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("drift_runs.run_id"), primary_key=True
+    )
+    column_name: Mapped[str] = mapped_column(ID, primary_key=True)
+    method: Mapped[str] = mapped_column(String(128))
+    score: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+
+
+# --- alerts and bookkeeping -------------------------------------------------------------
+
+
+class Alert(Base):
+    """An alert (SPEC 3.5). Stored first, delivered after (see AlertDelivery)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    flow: Mapped[str] = mapped_column(String(64))
+    feature_id: Mapped[str | None] = mapped_column(ID)
+    model_id: Mapped[str | None] = mapped_column(ID)
+    metric: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # kind|feature|model|metric: the series that cool-down de-duplicates on.
+    series_key: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_alerts_created_at", "created_at"),
+        Index("ix_alerts_series_window", "series_key", "window_start"),
+    )
+
+
+class AlertDelivery(Base):
+    """Delivery of one alert to one channel; 'pending' rows are retried by later runs."""
+
+    __tablename__ = "alert_deliveries"
+
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(ID, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Watermark(Base):
+    """How far a job has got; written in the same transaction as the job's results."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(ID, primary_key=True)
+    value: Mapped[datetime]
+    updated_at: Mapped[datetime]

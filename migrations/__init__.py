@@ -1,0 +1,1 @@
+"""Alembic migrations of the llmwatch warehouse (run with ``llmwatch init``)."""
