@@ -1,0 +1,41 @@
+"""``llmwatch ingest``: load request records or user signals into the warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llmwatch.cli.common import warehouse_engine
+from llmwatch.ingest import ingest_paths
+from llmwatch.settings import get_settings
+
+EXIT_REJECTS = 3
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--signals", is_flag=True, help="The files hold user signals (SPEC 3.2).")
+@click.option("-v", "--verbose", is_flag=True, help="One line per file, with first rejects.")
+def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
+    """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders.
+
+    Exit status: 0 all lines loaded (or already there), 3 some lines were rejected
+    (the rest loaded; see the ingest_rejects table), 1 the run failed.
+    """
+    engine, _ = warehouse_engine()
+    try:
+        summary = ingest_paths(engine, list(paths), get_settings(), signals=signals)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if verbose:
+        for f in summary.files:
+            state = "already ingested" if f.already_ingested else (
+                f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}"
+            )
+            click.echo(f"{f.path}: {state}")
+            for line_no, reason in f.first_rejects:
+                click.echo(f"  line {line_no}: {reason}")
+    click.echo(summary.line())
+    if summary.total("rejected"):
+        raise SystemExit(EXIT_REJECTS)

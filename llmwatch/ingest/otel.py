@@ -1,0 +1,142 @@
+"""OpenTelemetry GenAI spans (OTLP/JSON trace exports) mapped onto request records.
+
+An export document is ``{"resourceSpans": [{"resource": ..., "scopeSpans": [{"spans":
+[...]}]}]}`` as written by the OTLP/JSON exporters and the collector's file exporter
+(one document per line). Spans without GenAI attributes (HTTP, DB, app spans in the
+same trace) are skipped, not rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+STATUS_CODE_ERROR = 2
+_GENAI_MARKERS = ("gen_ai.request.model", "gen_ai.operation.name", "gen_ai.response.model")
+
+
+@dataclass(frozen=True)
+class SpanRecord:
+    """A GenAI span as a SPEC 3.1 dictionary, or the reason it cannot be one."""
+
+    span_id: str
+    record: dict[str, Any] | None
+    problem: str | None = None
+
+
+def attribute_value(value: dict[str, Any]) -> Any:
+    """The Python value of an OTLP ``AnyValue`` (int64s arrive as strings in JSON)."""
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "intValue" in value:
+        raw = value["intValue"]
+        return int(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else raw
+    if "doubleValue" in value:
+        return value["doubleValue"]
+    if "boolValue" in value:
+        return value["boolValue"]
+    if "arrayValue" in value:
+        return [attribute_value(v) for v in value["arrayValue"].get("values", [])]
+    if "kvlistValue" in value:
+        return attributes(value["kvlistValue"].get("values", []))
+    return None
+
+
+def attributes(items: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {item["key"]: attribute_value(item.get("value", {})) for item in items or []}
+
+
+def is_otlp_document(document: Any) -> bool:
+    return isinstance(document, dict) and "resourceSpans" in document
+
+
+def spans(document: dict[str, Any], feature_attributes: list[str]) -> Iterator[SpanRecord]:
+    """The GenAI spans of one export document, mapped to records."""
+    for resource_spans in document.get("resourceSpans") or []:
+        resource = attributes((resource_spans.get("resource") or {}).get("attributes"))
+        for scope_spans in resource_spans.get("scopeSpans") or []:
+            for span in scope_spans.get("spans") or []:
+                span_attributes = attributes(span.get("attributes"))
+                if not any(marker in span_attributes for marker in _GENAI_MARKERS):
+                    continue
+                yield _map_span(span, span_attributes, resource, feature_attributes)
+
+
+def _map_span(
+    span: dict[str, Any],
+    attrs: dict[str, Any],
+    resource: dict[str, Any],
+    feature_attributes: list[str],
+) -> SpanRecord:
+    span_id = str(span.get("spanId", "?"))
+    feature = next(
+        (src[name] for name in feature_attributes for src in (attrs, resource) if name in src),
+        None,
+    )
+    if feature is None:
+        return SpanRecord(span_id, None, f"span {span_id}: none of {feature_attributes} is set")
+    try:
+        start = int(span["startTimeUnixNano"])
+        end = int(span["endTimeUnixNano"])
+    except (KeyError, TypeError, ValueError):
+        return SpanRecord(span_id, None, f"span {span_id}: missing or bad start/end time")
+    status = span.get("status") or {}
+    error = None
+    if status.get("code") in (STATUS_CODE_ERROR, "STATUS_CODE_ERROR"):
+        error = status.get("message") or attrs.get("error.type") or "error"
+    finish_reasons = attrs.get("gen_ai.response.finish_reasons")
+    finish_reason = finish_reasons[0] if isinstance(finish_reasons, list) and finish_reasons else None
+    metadata = {
+        "trace_id": span.get("traceId"),
+        "span_id": span_id,
+        "response_model": attrs.get("gen_ai.response.model"),
+        "response_id": attrs.get("gen_ai.response.id"),
+        "operation": attrs.get("gen_ai.operation.name"),
+    }
+    record: dict[str, Any] = {
+        "request_id": attrs.get("llmwatch.request_id") or f"{span.get('traceId')}:{span_id}",
+        "timestamp": start / 1e9,
+        "feature_id": feature,
+        "model_id": attrs.get("gen_ai.request.model") or attrs.get("gen_ai.response.model"),
+        "provider": attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system"),
+        "latency_ms": (end - start) / 1e6,
+        "input_tokens": attrs.get("gen_ai.usage.input_tokens"),
+        "output_tokens": attrs.get("gen_ai.usage.output_tokens"),
+        "cached_input_tokens": attrs.get("gen_ai.usage.cache_read.input_tokens", 0),
+        "cache_write_tokens": attrs.get("gen_ai.usage.cache_creation.input_tokens", 0),
+        "finish_reason": finish_reason,
+        "error": error,
+        "session_id": attrs.get("session.id"),
+        "user_segment": attrs.get("llmwatch.user_segment"),
+        "prompt_template_id": attrs.get("llmwatch.prompt_template_id"),
+        "input": _text(attrs.get("gen_ai.input.messages")),
+        "output": _text(attrs.get("gen_ai.output.messages")),
+        "metadata": {k: v for k, v in metadata.items() if v is not None},
+    }
+    if "llmwatch.ttft_ms" in attrs:
+        record["ttft_ms"] = attrs["llmwatch.ttft_ms"]
+    return SpanRecord(span_id, record)
+
+
+def _text(messages: Any) -> str | None:
+    """Plain text of GenAI messages (a JSON string or list of {role, parts}), if any."""
+    if messages is None:
+        return None
+    if isinstance(messages, str):
+        try:
+            messages = orjson.loads(messages)
+        except orjson.JSONDecodeError:
+            return messages
+    if not isinstance(messages, list):
+        return str(messages)
+    texts = []
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        for part in message.get("parts") or []:
+            if isinstance(part, dict) and part.get("type") == "text":
+                texts.append(str(part.get("content", "")))
+    return "\n".join(texts) if texts else None

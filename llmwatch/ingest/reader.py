@@ -1,0 +1,71 @@
+"""Reading input files: discovery, fingerprints, and lines of bounded size."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+_CHUNK = 1 << 20
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """The input files named, folders expanded recursively, in a stable order.
+
+    In a folder, only files with a known suffix are taken, so a recorder's open
+    ``*.part`` file or stray notes are left alone; a file named explicitly is taken
+    whatever its name.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return found
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    """sha256 of the file's bytes as stored, and its size."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def open_bytes(path: Path) -> IO[bytes]:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def bounded_lines(handle: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line without its newline) for each line; None for an oversized one.
+
+    An oversized line is skipped chunk by chunk, so a runaway line of gigabytes costs
+    no more memory than ``max_bytes``.
+    """
+    line_no = 0
+    while True:
+        line = handle.readline(max_bytes + 1)
+        if not line:
+            return
+        line_no += 1
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while True:
+                rest = handle.readline(_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield line_no, None
+            continue
+        yield line_no, line.rstrip(b"\r\n")

@@ -1,0 +1,129 @@
+"""Bulk writes of ingested rows in each dialect's native, idempotent form.
+
+SQLite: one prepared ``INSERT ... ON CONFLICT DO NOTHING`` run with executemany.
+PostgreSQL: ``COPY`` into a temporary staging table, then one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` — COPY is the fast path into
+PostgreSQL, and the staging table keeps re-ingestion idempotent.
+Both report how many rows were new, so duplicates are counted, not guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from llmwatch.warehouse.models import IngestedFile, IngestReject, Request, UserSignal
+from llmwatch.warehouse.types import sqlite_timestamp_text
+
+REQUEST_COLUMNS = (
+    "request_id",
+    "ts",
+    "feature_id",
+    "model_id",
+    "provider",
+    "latency_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "cost_source",
+    "finish_reason",
+    "error",
+    "session_id",
+    "user_segment",
+    "prompt_template_id",
+    "input",
+    "output",
+    "context",
+    "metadata",
+    "ingested_at",
+)
+SIGNAL_COLUMNS = ("signal_id", "request_id", "session_id", "signal_type", "ts", "metadata", "ingested_at")
+REJECT_COLUMNS = ("file_fingerprint", "path", "line_no", "reason", "excerpt", "created_at")
+_TIMESTAMP_COLUMNS = frozenset({"ts", "ingested_at", "created_at"})
+
+
+class BulkWriter:
+    """Writes rows (tuples in the column orders above) on one open transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self._staged: set[str] = set()
+
+    def timestamp(self, value: datetime) -> Any:
+        """A timestamp in the form the bulk path sends for this dialect."""
+        return sqlite_timestamp_text(value) if self.dialect == "sqlite" else value
+
+    def insert_requests(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        return self._insert_ignore(Request.__table__, REQUEST_COLUMNS, rows)  # type: ignore[arg-type]
+
+    def insert_signals(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        return self._insert_ignore(UserSignal.__table__, SIGNAL_COLUMNS, rows)  # type: ignore[arg-type]
+
+    def insert_rejects(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        return self._insert_ignore(IngestReject.__table__, REJECT_COLUMNS, rows)  # type: ignore[arg-type]
+
+    def insert_file(self, values: dict[str, Any]) -> bool:
+        """Record a file as ingested; False when a concurrent run recorded it first."""
+        table: Table = IngestedFile.__table__  # type: ignore[assignment]
+        statement = _dialect_insert(self.dialect, table).values(**values).on_conflict_do_nothing()
+        return self.conn.execute(statement).rowcount == 1
+
+    def _insert_ignore(
+        self, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> int:
+        if not rows:
+            return 0
+        if self.dialect == "postgresql":
+            return self._copy_then_insert(table, columns, rows)
+        statement = (
+            _dialect_insert(self.dialect, table)
+            .values({name: None for name in columns})
+            .on_conflict_do_nothing()
+        )
+        compiled = statement.compile(dialect=self.conn.dialect)
+        positional = compiled.positiontup or list(columns)
+        if list(positional) != list(columns):
+            raise RuntimeError(f"unexpected bind order for {table.name}: {positional}")
+        result = self.conn.exec_driver_sql(str(compiled), list(rows))
+        return result.rowcount
+
+    def _copy_then_insert(
+        self, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> int:
+        stage = f"_stage_{table.name}"
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        if stage not in self._staged:
+            self.conn.exec_driver_sql(
+                f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DROP '
+                f'AS SELECT {column_list} FROM "{table.name}" WITH NO DATA'
+            )
+            self._staged.add(stage)
+        self.conn.exec_driver_sql(f'TRUNCATE "{stage}"')
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor:  # type: ignore[attr-defined]
+            with cursor.copy(f'COPY "{stage}" ({column_list}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        result = self.conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({column_list}) SELECT {column_list} FROM "{stage}" '
+            "ON CONFLICT DO NOTHING"
+        )
+        return result.rowcount
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"bulk ingest supports SQLite and PostgreSQL, not {dialect}")
