@@ -55,6 +55,53 @@ class IngestSettings(BaseModel):
     )
 
 
+class JudgeSettings(BaseModel):
+    """Sample-and-judge (SPEC 4.3) and its quality control charts (SPEC 5)."""
+
+    rubric_version: str = "v1"
+    # Fraction of each feature's requests that is judged; features not listed get the default.
+    default_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    sample_rates: dict[str, float] = Field(default_factory=dict)
+    # The judge endpoint: concurrency bound, request rate, retries, timeouts, breaker.
+    concurrency: int = Field(default=8, ge=1)
+    requests_per_second: float | None = Field(default=20.0, gt=0)
+    max_retries: int = Field(default=4, ge=0)
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    max_retry_after_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    breaker_failures: int = Field(default=10, ge=1)
+    # Per-run budget; the cost budget needs a known price for the judge model.
+    max_calls_per_run: int | None = Field(default=2000, ge=1)
+    max_cost_usd_per_run: float | None = Field(default=None, gt=0)
+    temperature: float = 0.0
+    max_tokens: int = Field(default=400, ge=16)
+    # Ask for response_format=json_object (OpenAI, vLLM, llama.cpp and Ollama support it).
+    json_mode: bool = True
+    redact_pii: bool = True
+    # Results are committed (with the watermark) every this many judgements.
+    commit_every: int = Field(default=100, ge=1)
+    # Requests ingested up to this long before the watermark are looked at again, so a
+    # slow ingest transaction that commits late is not skipped (already judged ones are).
+    watermark_lookback_minutes: float = Field(default=15.0, ge=0)
+    # EWMA chart on window means of the judged score.
+    chart_lambda: float = Field(default=0.1, gt=0, le=1)
+    chart_l: float = Field(default=2.814, gt=0)
+    chart_window_minutes: int = Field(default=60, ge=1)
+    chart_warmup_windows: int = Field(default=20, ge=2)
+    chart_min_window_n: int = Field(default=5, ge=1)
+    # A window is charted once it ended this long ago (late records and judging settle).
+    chart_settle_minutes: float = Field(default=15.0, ge=0)
+    # Floor for the baseline sigma, so a perfectly constant warm-up does not make
+    # every later wobble a signal (in score units, 1..5).
+    chart_min_sigma: float = Field(default=0.05, gt=0)
+    # Judge failures per chart window (parse failures / all judge answers).
+    failure_rate_threshold: float = Field(default=0.2, ge=0, le=1)
+    failure_min_n: int = Field(default=10, ge=1)
+    alert_cooldown_hours: float = Field(default=6.0, ge=0)
+
+
 class Target(BaseModel):
     """A pinned model that canary and golden runs call (SPEC 3.6)."""
 
@@ -83,6 +130,7 @@ class Settings(BaseSettings):
     judge_api_key: SecretStr | None = None
 
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     # Model id -> local price; wins over genai-prices.
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     targets: dict[str, Target] = Field(default_factory=dict)
