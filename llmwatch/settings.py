@@ -55,6 +55,64 @@ class IngestSettings(BaseModel):
     )
 
 
+SLO_METRICS = ("latency_p99_ms", "ttft_p95_ms", "error_rate")
+
+
+class CostSettings(BaseModel):
+    """Hourly cost and operational aggregation, and its alert rules (SPEC 4.2).
+
+    A threshold left at ``None`` disables its rule.
+    """
+
+    # SLOs, breached when the window's value is above the threshold two windows running.
+    slo_latency_p99_ms: float | None = Field(default=10_000.0, gt=0)
+    slo_ttft_p95_ms: float | None = Field(default=3_000.0, gt=0)
+    slo_error_rate: float | None = Field(default=0.05, ge=0, le=1)
+    # feature_id -> {metric: threshold}; metrics are those of SLO_METRICS.
+    slo_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Windows with fewer requests are not judged against SLOs (1 error in 3 is not 33 %).
+    slo_min_requests: int = Field(default=20, ge=1)
+    # Total spend of one hour over all features and models, and per feature.
+    hourly_budget_usd: float | None = Field(default=None, gt=0)
+    feature_hourly_budget_usd: dict[str, float] = Field(default_factory=dict)
+    # Token and cost per request against the same feature+model's trailing windows.
+    baseline_hours: int = Field(default=72, ge=2)
+    min_history: int = Field(default=12, ge=2)
+    robust_z: float = Field(default=5.0, gt=0)
+    # ... and at least this many times the baseline median, so a tiny MAD cannot page.
+    min_ratio: float = Field(default=1.5, ge=1)
+    anomaly_min_requests: int = Field(default=20, ge=1)
+    # Each run re-aggregates this many complete hours, so late records are counted.
+    lookback_hours: int = Field(default=3, ge=1)
+    # Survivorship bias: many abandon while the few who rate are happy (seed 000).
+    survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
+    survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)
+    survivorship_min_explicit: int = Field(default=10, ge=1)
+    cooldown_hours: float = Field(default=6.0, ge=0)
+
+    @field_validator("slo_overrides")
+    @classmethod
+    def _known_slo_metrics(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for feature, metrics in value.items():
+            unknown = set(metrics) - set(SLO_METRICS)
+            if unknown:
+                raise ValueError(
+                    f"slo_overrides[{feature!r}]: unknown metric(s) {sorted(unknown)}; "
+                    f"expected some of {list(SLO_METRICS)}"
+                )
+        return value
+
+    def slo_thresholds(self, feature_id: str) -> dict[str, float | None]:
+        """The SLO thresholds that apply to ``feature_id`` (overrides win)."""
+        thresholds: dict[str, float | None] = {
+            "latency_p99_ms": self.slo_latency_p99_ms,
+            "ttft_p95_ms": self.slo_ttft_p95_ms,
+            "error_rate": self.slo_error_rate,
+        }
+        thresholds.update(self.slo_overrides.get(feature_id, {}))
+        return thresholds
+
+
 class JudgeSettings(BaseModel):
     """Sample-and-judge (SPEC 4.3) and its quality control charts (SPEC 5)."""
 
@@ -134,6 +192,7 @@ class Settings(BaseSettings):
     # Model id -> local price; wins over genai-prices.
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     targets: dict[str, Target] = Field(default_factory=dict)
+    cost: CostSettings = Field(default_factory=CostSettings)
 
     @field_validator("warehouse_url")
     @classmethod

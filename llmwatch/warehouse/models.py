@@ -168,11 +168,15 @@ class WindowMetrics(Base):
     output_tokens_sum: Mapped[int] = mapped_column(BigInteger)
     cached_input_tokens_sum: Mapped[int] = mapped_column(BigInteger)
     reasoning_tokens_sum: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens_sum: Mapped[int] = mapped_column(BigInteger)
     input_tokens_mean: Mapped[float] = mapped_column(Float)
     output_tokens_mean: Mapped[float] = mapped_column(Float)
-    cost_total_usd: Mapped[float] = mapped_column(Float)
+    # Sums and means over priced requests only; NULL when no request had a price.
+    cost_total_usd: Mapped[float | None] = mapped_column(Float)
     cost_mean_usd: Mapped[float | None] = mapped_column(Float)
     unpriced_count: Mapped[int] = mapped_column(Integer)
+    # Requests with a thumbs up or down; the positive rate is NULL when there are none.
+    explicit_feedback_count: Mapped[int] = mapped_column(Integer)
     explicit_positive_rate: Mapped[float | None] = mapped_column(Float)
     explicit_feedback_coverage: Mapped[float] = mapped_column(Float)
     correction_rate: Mapped[float] = mapped_column(Float)

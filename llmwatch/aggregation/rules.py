@@ -1,0 +1,300 @@
+"""Alert rules over written windows (SPEC 4.2, 4.7).
+
+Every rule looks at one window (already stored) and at stored earlier windows, so a
+back-fill run window by window in time order raises the same alerts a live schedule
+would have, and re-running a window only meets the cool-down of ``record_alerts``.
+
+* ``slo_breach``: p99 latency, TTFT p95 or error rate above its threshold (per feature
+  overrides in config) in this window *and* the previous hour's window of the same
+  feature x model: one slow hour does not page, a sustained breach does.
+* ``cost_anomaly`` (budget): the hour's spend over the hourly budget, in total and per
+  feature. Unpriced requests make the total a lower bound, which the message says.
+* ``token_spike`` / ``cost_anomaly`` (baseline): tokens per request, or cost per priced
+  request, far above the same feature x model's trailing windows. The baseline is the
+  median and the MAD (scaled by 1.4826 to estimate a standard deviation under
+  normality) of the trailing windows, which one noisy hour cannot move; the value must
+  exceed ``robust_z`` robust standard deviations *and* ``min_ratio`` times the median
+  (so a nearly constant history, MAD ~ 0, cannot page on a trifle), and there must be
+  ``min_history`` trailing windows with enough requests.
+* ``survivorship_bias``: the window's survivorship flag (see ``metrics``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from llmwatch.aggregation.store import read_window, read_windows
+from llmwatch.aggregation.windows import WINDOW
+from llmwatch.alerts import NewAlert
+from llmwatch.settings import SLO_METRICS, CostSettings
+
+FLOW = "cost_aggregation"
+MAD_TO_SIGMA = 1.4826
+# A floor on the robust scale, as a fraction of the median, for histories with MAD 0.
+MIN_RELATIVE_SCALE = 0.01
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RobustBaseline:
+    median: float
+    mad: float
+    n: int
+
+    @property
+    def scale(self) -> float:
+        return max(MAD_TO_SIGMA * self.mad, MIN_RELATIVE_SCALE * abs(self.median))
+
+    def z(self, value: float) -> float:
+        scale = self.scale
+        if scale == 0:
+            return 0.0 if value == self.median else float("inf")
+        return (value - self.median) / scale
+
+
+def robust_baseline(values: Sequence[float]) -> RobustBaseline:
+    """Median and median absolute deviation of ``values`` (at least one)."""
+    if not values:
+        raise ValueError("a baseline needs at least one value")
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values)
+    return RobustBaseline(median=median, mad=mad, n=len(values))
+
+
+def tokens_per_request(row: Row) -> float:
+    return (row["input_tokens_sum"] + row["output_tokens_sum"]) / row["request_count"]
+
+
+def evaluate_window(
+    conn: Connection, window_start: datetime, settings: CostSettings
+) -> list[NewAlert]:
+    """The alerts the stored window starting at ``window_start`` calls for."""
+    rows = read_window(conn, window_start)
+    if not rows:
+        return []
+    previous = {
+        (row["feature_id"], row["model_id"]): row
+        for row in read_window(conn, window_start - WINDOW)
+    }
+    history = _history(conn, window_start, settings)
+    alerts: list[NewAlert] = []
+    for row in rows:
+        key = (row["feature_id"], row["model_id"])
+        alerts += slo_alerts(row, previous.get(key), settings)
+        alerts += baseline_alerts(row, history.get(key, []), settings)
+        alerts += survivorship_alerts(row, settings)
+    alerts += budget_alerts(rows, settings)
+    return alerts
+
+
+def slo_alerts(row: Row, previous: Row | None, settings: CostSettings) -> list[NewAlert]:
+    if previous is None:
+        return []
+    if min(row["request_count"], previous["request_count"]) < settings.slo_min_requests:
+        return []
+    out = []
+    for metric, threshold in settings.slo_thresholds(row["feature_id"]).items():
+        if threshold is None:
+            continue
+        now, before = row[metric], previous[metric]
+        if now is None or before is None or now <= threshold or before <= threshold:
+            continue
+        out.append(
+            NewAlert(
+                kind="slo_breach",
+                flow=FLOW,
+                severity="critical",
+                feature_id=row["feature_id"],
+                model_id=row["model_id"],
+                metric=metric,
+                value=now,
+                threshold=threshold,
+                window_start=row["window_start"],
+                window_end=row["window_end"],
+                message=(
+                    f"{metric} {_fmt(now)} above SLO {_fmt(threshold)} for "
+                    f"{row['feature_id']}/{row['model_id']} two windows running "
+                    f"(previous hour {_fmt(before)})"
+                ),
+                details={
+                    "previous_value": before,
+                    "previous_window_start": previous["window_start"].isoformat(),
+                    "request_count": row["request_count"],
+                    "previous_request_count": previous["request_count"],
+                },
+            )
+        )
+    return out
+
+
+def baseline_alerts(row: Row, history: list[Row], settings: CostSettings) -> list[NewAlert]:
+    if row["request_count"] < settings.anomaly_min_requests:
+        return []
+    checks = [
+        ("token_spike", "tokens_per_request", tokens_per_request(row),
+         [tokens_per_request(h) for h in history]),
+        ("cost_anomaly", "cost_per_request_usd", row["cost_mean_usd"],
+         [h["cost_mean_usd"] for h in history if h["cost_mean_usd"] is not None]),
+    ]  # fmt: skip
+    out = []
+    for kind, metric, value, past in checks:
+        if value is None or len(past) < settings.min_history:
+            continue
+        baseline = robust_baseline(past)
+        z = baseline.z(value)
+        floor = settings.min_ratio * baseline.median
+        if z <= settings.robust_z or value <= floor:
+            continue
+        threshold = max(baseline.median + settings.robust_z * baseline.scale, floor)
+        out.append(
+            NewAlert(
+                kind=kind,
+                flow=FLOW,
+                feature_id=row["feature_id"],
+                model_id=row["model_id"],
+                metric=metric,
+                value=value,
+                threshold=threshold,
+                window_start=row["window_start"],
+                window_end=row["window_end"],
+                message=(
+                    f"{metric} {_fmt(value)} for {row['feature_id']}/{row['model_id']} is "
+                    f"{value / baseline.median:.1f}x its trailing median {_fmt(baseline.median)}"
+                    f" (robust z {z:.1f} over {baseline.n} windows)"
+                    if baseline.median
+                    else f"{metric} {_fmt(value)} for {row['feature_id']}/{row['model_id']} "
+                    f"against a trailing median of 0"
+                ),
+                details={
+                    "baseline_median": baseline.median,
+                    "baseline_mad": baseline.mad,
+                    "baseline_windows": baseline.n,
+                    "robust_z": z if z != float("inf") else None,
+                    "request_count": row["request_count"],
+                    "unpriced_count": row["unpriced_count"],
+                },
+            )
+        )
+    return out
+
+
+def survivorship_alerts(row: Row, settings: CostSettings) -> list[NewAlert]:
+    if not row["survivorship_bias"]:
+        return []
+    return [
+        NewAlert(
+            kind="survivorship_bias",
+            flow=FLOW,
+            feature_id=row["feature_id"],
+            model_id=row["model_id"],
+            metric="abandonment_rate",
+            value=row["abandonment_rate"],
+            threshold=settings.survivorship_abandonment_rate,
+            window_start=row["window_start"],
+            window_end=row["window_end"],
+            message=(
+                f"{row['feature_id']}/{row['model_id']}: "
+                f"{row['explicit_positive_rate']:.0%} of explicit ratings are positive but "
+                f"{row['abandonment_rate']:.0%} of requests were abandoned; explicit "
+                "feedback is hiding unhappy users"
+            ),
+            details={
+                "explicit_positive_rate": row["explicit_positive_rate"],
+                "explicit_feedback_count": row["explicit_feedback_count"],
+                "explicit_feedback_coverage": row["explicit_feedback_coverage"],
+                "positive_rate_threshold": settings.survivorship_positive_rate,
+                "request_count": row["request_count"],
+            },
+        )
+    ]
+
+
+def budget_alerts(rows: Sequence[Row], settings: CostSettings) -> list[NewAlert]:
+    if not rows:
+        return []
+    scopes: list[tuple[str | None, float, list[Row]]] = []
+    if settings.hourly_budget_usd is not None:
+        scopes.append((None, settings.hourly_budget_usd, list(rows)))
+    by_feature: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_feature[row["feature_id"]].append(row)
+    for name, budget in sorted(settings.feature_hourly_budget_usd.items()):
+        if name in by_feature:
+            scopes.append((name, budget, by_feature[name]))
+    out = []
+    for feature, budget, scoped in scopes:
+        spend = sum(r["cost_total_usd"] for r in scoped if r["cost_total_usd"] is not None)
+        if spend <= budget:
+            continue
+        unpriced = sum(r["unpriced_count"] for r in scoped)
+        scope = f"feature {feature}" if feature else "all features"
+        lower_bound = f" (at least: {unpriced} requests have no price)" if unpriced else ""
+        out.append(
+            NewAlert(
+                kind="cost_anomaly",
+                flow=FLOW,
+                severity="critical",
+                feature_id=feature,
+                metric="hourly_cost_usd",
+                value=spend,
+                threshold=budget,
+                window_start=rows[0]["window_start"],
+                window_end=rows[0]["window_end"],
+                message=f"hourly spend ${spend:.2f} over budget ${budget:.2f} for {scope}"
+                + lower_bound,
+                details={
+                    "unpriced_count": unpriced,
+                    "by_model": _spend_by_model(scoped),
+                },
+            )
+        )
+    return out
+
+
+def _spend_by_model(rows: Sequence[Row]) -> dict[str, float]:
+    spend: dict[str, float] = defaultdict(float)
+    for row in rows:
+        if row["cost_total_usd"] is not None:
+            spend[row["model_id"]] += row["cost_total_usd"]
+    return dict(sorted(spend.items()))
+
+
+def _history(
+    conn: Connection, window_start: datetime, settings: CostSettings
+) -> dict[tuple[str, str], list[Row]]:
+    since = window_start - timedelta(hours=settings.baseline_hours)
+    columns = (
+        "feature_id", "model_id", "request_count", "input_tokens_sum",
+        "output_tokens_sum", "cost_mean_usd",
+    )  # fmt: skip
+    out: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in read_windows(conn, since, window_start, columns):
+        if row["request_count"] >= settings.anomaly_min_requests:
+            out[(row["feature_id"], row["model_id"])].append(row)
+    return out
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+__all__ = [
+    "FLOW",
+    "SLO_METRICS",
+    "RobustBaseline",
+    "baseline_alerts",
+    "budget_alerts",
+    "evaluate_window",
+    "robust_baseline",
+    "slo_alerts",
+    "survivorship_alerts",
+    "tokens_per_request",
+]

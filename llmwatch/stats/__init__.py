@@ -1,0 +1,1 @@
+"""Statistics used across jobs: percentiles, control charts, tests."""
