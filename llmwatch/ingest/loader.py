@@ -239,6 +239,9 @@ def _otlp_spans(line_no: int, document: Any, limits: IngestSettings) -> Iterator
         yield line_no, "not an OTLP/JSON trace export", ""
         return
     for span in otel.spans(document, limits.otel_feature_attributes):
+        if span.record is None and span.problem is None:
+            yield line_no, None, None
+            continue
         if span.record is None:
             yield line_no, span.problem, f"span {span.span_id}"
             continue

@@ -20,7 +20,10 @@ _GENAI_MARKERS = ("gen_ai.request.model", "gen_ai.operation.name", "gen_ai.respo
 
 @dataclass(frozen=True)
 class SpanRecord:
-    """A GenAI span as a SPEC 3.1 dictionary, or the reason it cannot be one."""
+    """A GenAI span as a SPEC 3.1 dictionary, or the reason it cannot be one.
+
+    Neither record nor problem: the span is not a GenAI span (skipped, not rejected).
+    """
 
     span_id: str
     record: dict[str, Any] | None
@@ -61,6 +64,7 @@ def spans(document: dict[str, Any], feature_attributes: list[str]) -> Iterator[S
             for span in scope_spans.get("spans") or []:
                 span_attributes = attributes(span.get("attributes"))
                 if not any(marker in span_attributes for marker in _GENAI_MARKERS):
+                    yield SpanRecord(str(span.get("spanId", "?")), None)
                     continue
                 yield _map_span(span, span_attributes, resource, feature_attributes)
 

@@ -206,7 +206,7 @@ def describe_error(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False)[:3]:
         location = ".".join(str(p) for p in error["loc"])
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "json_invalid":
             return f"invalid JSON: {error['ctx'].get('error', message)}"
         parts.append(f"{location}: {message}" if location else message)

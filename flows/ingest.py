@@ -1,0 +1,29 @@
+"""Ingest flow (every minute): load new request and signal files from the inbox."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from llmwatch.ingest import FileResult, IngestSummary
+from tasks.ingest import discover_files, ingest_one_file, publish_ingest_summary
+
+
+@flow(name="ingest")
+def ingest_flow(
+    request_paths: list[str] | None = None, signal_paths: list[str] | None = None
+) -> IngestSummary:
+    """Ingest request files, then signal files; defaults to the inbox under the data dir."""
+    from llmwatch.settings import get_settings
+
+    data_dir = get_settings().data_dir
+    request_paths = request_paths or [str(data_dir / "inbox" / "requests")]
+    signal_paths = signal_paths or [str(data_dir / "inbox" / "signals")]
+
+    results: list[FileResult] = []
+    for path in discover_files(request_paths):
+        results.append(ingest_one_file(path, signals=False))
+    for path in discover_files(signal_paths):
+        results.append(ingest_one_file(path, signals=True))
+
+    publish_ingest_summary(results)
+    return IngestSummary(results)

@@ -1,0 +1,64 @@
+"""Prefect tasks for ingestion: a thin wrapper over llmwatch.ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from llmwatch.ingest import FileResult, ingest_file
+from llmwatch.ingest.reader import discover
+from llmwatch.pricing import PriceBook
+from llmwatch.settings import get_settings
+from llmwatch.warehouse import make_engine
+
+
+@task
+def discover_files(paths: list[str]) -> list[str]:
+    """Input files under the given paths; a missing inbox folder is simply empty."""
+    existing = [Path(p) for p in paths if Path(p).exists()]
+    return [str(p) for p in discover(existing)]
+
+
+# Retries cover a warehouse that is briefly unavailable; a file is one transaction,
+# so a retried file is loaded from scratch without doubling anything.
+@task(retries=2, retry_delay_seconds=5)
+def ingest_one_file(path: str, signals: bool) -> FileResult:
+    settings = get_settings()
+    engine = make_engine(settings.resolved_warehouse_url())
+    try:
+        result = ingest_file(
+            engine,
+            Path(path),
+            "signals" if signals else "requests",
+            settings.ingest,
+            PriceBook(settings.prices),
+        )
+    finally:
+        engine.dispose()
+    logger = get_run_logger()
+    if result.already_ingested:
+        logger.info("%s already ingested", path)
+    else:
+        logger.info(
+            "%s: loaded %d, duplicate %d, rejected %d",
+            path, result.loaded, result.duplicates, result.rejected,
+        )  # fmt: skip
+    return result
+
+
+@task
+def publish_ingest_summary(results: list[FileResult]) -> None:
+    rows = [
+        {
+            "file": r.path,
+            "status": "already ingested" if r.already_ingested else "read",
+            "loaded": r.loaded,
+            "duplicates": r.duplicates,
+            "rejected": r.rejected,
+            "unpriced": r.unpriced,
+        }
+        for r in results
+    ]
+    create_table_artifact(key="ingest-summary", table=rows, description="Files ingested")
