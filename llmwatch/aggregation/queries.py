@@ -127,7 +127,7 @@ def operational_sql(dialect: str) -> str:
 # One row per request that has signals (a request rated twice counts once), then summed
 # per feature x model. Starting from the window's requests keeps it proportional to the
 # window, not to the whole signals table.
-SIGNALS_SQL = f"""
+SIGNALS_SQL = """
 SELECT feature_id, model_id,
     SUM(thumbs_up) AS thumbs_up,
     SUM(thumbs_down) AS thumbs_down,

@@ -35,7 +35,7 @@ def windows_between(start: datetime, end: datetime) -> list[datetime]:
     ever written whole.
     """
     first, stop = floor_hour(start), ceil_hour(end)
-    if stop <= first:
+    if end <= start:
         raise ValueError(f"empty range: start {start.isoformat()} is not before {end.isoformat()}")
     out = []
     current = first
