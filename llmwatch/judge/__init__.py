@@ -1,0 +1,1 @@
+"""LLM-as-judge: versioned rubric, strict parser, redaction, sampling, selection, runner."""
