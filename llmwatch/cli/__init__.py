@@ -11,6 +11,7 @@ import click
 from llmwatch.cli.alerts import alerts
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
+from llmwatch.cli.run import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +23,4 @@ def main() -> None:
 main.add_command(init)
 main.add_command(ingest)
 main.add_command(alerts)
+main.add_command(run)

@@ -1,0 +1,19 @@
+"""``llmwatch run ...``: run one job now, through the same Prefect flow its schedule runs.
+
+Each job's command lives in its own module ``llmwatch/cli/run_<name>.py`` and is
+registered at the bottom of this file.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def run() -> None:
+    """Run a monitoring job now (through its Prefect flow)."""
+
+
+from llmwatch.cli.run_cost import cost  # noqa: E402
+
+run.add_command(cost)

@@ -1,0 +1,136 @@
+"""Prefect tasks for the hourly cost and operational aggregation (over llmwatch.aggregation)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlalchemy import Engine
+
+from llmwatch.aggregation import (
+    aggregate_window,
+    default_windows,
+    evaluate_window,
+    read_watermark,
+    record_alerts,
+    replace_window,
+    windows_between,
+)
+from llmwatch.alerts import list_alerts
+from llmwatch.settings import get_settings
+from llmwatch.warehouse import make_engine
+
+# Columns of the metrics table artifact: what a person scans first.
+ARTIFACT_COLUMNS = (
+    "window_start", "feature_id", "model_id", "request_count", "error_rate",
+    "refusal_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p95_ms",
+    "input_tokens_mean", "output_tokens_mean", "cost_total_usd", "cost_mean_usd",
+    "unpriced_count", "explicit_positive_rate", "abandonment_rate", "survivorship_bias",
+)  # fmt: skip
+ARTIFACT_MAX_ROWS = 500
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = make_engine(get_settings().resolved_warehouse_url())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@task
+def windows_to_compute(start: datetime | None, end: datetime | None) -> list[datetime]:
+    """The explicit range's hours, or the look-back (plus anything missed since the
+    watermark) when no range is given; oldest first."""
+    if (start is None) != (end is None):
+        raise ValueError("give both start and end, or neither")
+    if start is not None and end is not None:
+        windows = windows_between(start, end)
+    else:
+        with _engine() as engine, engine.connect() as conn:
+            watermark = read_watermark(conn)
+        windows = default_windows(get_settings().cost.lookback_hours, watermark)
+    get_run_logger().info(
+        "%d window(s) to compute: %s .. %s",
+        len(windows), windows[0].isoformat(), windows[-1].isoformat(),
+    )  # fmt: skip
+    return windows
+
+
+# Retries cover a warehouse that is briefly unavailable; every step is idempotent.
+@task(retries=2, retry_delay_seconds=5)
+def aggregate(window_start: datetime) -> list[dict[str, Any]]:
+    with _engine() as engine, engine.connect() as conn:
+        return aggregate_window(conn, window_start, get_settings().cost)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def write_window(window_start: datetime, rows: list[dict[str, Any]]) -> int:
+    with _engine() as engine, engine.begin() as conn:
+        written = replace_window(conn, window_start, rows)
+    get_run_logger().info("window %s: %d feature x model rows", window_start.isoformat(), written)
+    return written
+
+
+@task(retries=2, retry_delay_seconds=5)
+def raise_alerts(window_start: datetime) -> list[int]:
+    """Evaluate the stored window and store its alerts; returns the ids of new alerts
+    (the ones not suppressed by the cool-down)."""
+    settings = get_settings().cost
+    with _engine() as engine, engine.begin() as conn:
+        alerts = evaluate_window(conn, window_start, settings)
+        ids = record_alerts(conn, alerts, cooldown=timedelta(hours=settings.cooldown_hours))
+    if ids:
+        get_run_logger().warning(
+            "window %s: %d alert(s) raised", window_start.isoformat(), len(ids)
+        )
+    return ids
+
+
+@task
+def publish_metrics(rows: list[dict[str, Any]]) -> None:
+    shown = rows[-ARTIFACT_MAX_ROWS:]
+    table = [{name: _cell(row[name]) for name in ARTIFACT_COLUMNS} for row in shown]
+    description = f"Hourly metrics per feature x model ({len(rows)} rows"
+    description += f", latest {len(shown)} shown)" if len(shown) < len(rows) else ")"
+    create_table_artifact(key="cost-window-metrics", table=table, description=description)
+
+
+@task
+def publish_alerts(alert_ids: list[int]) -> None:
+    wanted = set(alert_ids)
+    with _engine() as engine, engine.connect() as conn:
+        alerts = [a for a in list_alerts(conn) if a["id"] in wanted]
+    if not alerts:
+        markdown = "No alert raised."
+    else:
+        lines = ["| window | kind | feature / model | metric | value | threshold | message |"]
+        lines.append("|---|---|---|---|---|---|---|")
+        for a in alerts:
+            scope = " / ".join(p for p in (a["feature_id"], a["model_id"]) if p) or "all"
+            lines.append(
+                f"| {a['window_start']} | {a['kind']} | {_md(scope)} | {a['metric']} | "
+                f"{_cell(a['value'])} | {_cell(a['threshold'])} | {_md(a['message'])} |"
+            )
+        markdown = f"## {len(alerts)} alert(s) raised\n\n" + "\n".join(lines)
+    create_markdown_artifact(
+        key="cost-alerts", markdown=markdown, description="Alerts raised by this run"
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def _md(text: str) -> str:
+    # Feature and model ids come from application records: keep them from breaking the table.
+    return text.replace("|", "\\|").replace("\n", " ")
