@@ -1,0 +1,35 @@
+"""The ingest flow as the schedule runs it: a real Prefect flow run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from flows.ingest import ingest_flow
+from llmwatch.warehouse.models import Request, UserSignal
+from tests.flows.conftest import read_artifacts
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
+
+
+def test_flow_ingests_the_inbox_once(engine: Engine, tmp_path: Path) -> None:
+    inbox = tmp_path / ".llmwatch" / "inbox"
+    (inbox / "requests").mkdir(parents=True)
+    (inbox / "signals").mkdir(parents=True)
+    shutil.copy(SAMPLE / "requests.jsonl", inbox / "requests")
+    shutil.copy(SAMPLE / "otel_traces.json", inbox / "requests")
+    shutil.copy(SAMPLE / "signals.jsonl.gz", inbox / "signals")
+
+    first = ingest_flow()
+    second = ingest_flow()
+
+    assert first.total("loaded") > 3040 and first.total("rejected") == 9
+    assert second.total("loaded") == 0 and second.files_skipped == 3
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Request)).scalar_one() == 3040
+        assert conn.execute(select(func.count()).select_from(UserSignal)).scalar_one() > 1000
+    artifacts = read_artifacts("ingest-summary")
+    assert len(artifacts) >= 2
+    assert "requests.jsonl" in str(artifacts[-1]["data"])
