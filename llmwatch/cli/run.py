@@ -17,3 +17,7 @@ def run() -> None:
 from llmwatch.cli.run_cost import cost  # noqa: E402
 
 run.add_command(cost)
+
+from llmwatch.cli.run_judge import judge  # noqa: E402
+
+run.add_command(judge)

@@ -52,6 +52,9 @@ class JudgeRunReport:
     stopped: str | None = None  # 'budget', 'circuit_open' or 'fatal'
     stop_message: str | None = None
     watermark: datetime | None = None
+    # Request time of the earliest sample left unjudged (deferred or not started): its
+    # window cannot be charted yet.
+    earliest_pending_ts: datetime | None = None
     client: dict[str, int] = field(default_factory=dict)
     scores_by_feature: dict[str, list[float]] = field(default_factory=dict)
 
@@ -205,6 +208,8 @@ async def judge_selection(
         report.not_started = len(samples) - next_index + len(stop)
         flush()
         report.client = client.stats.as_dict()
+        pending = [s.ts for i, s in enumerate(samples) if i not in settled]
+        report.earliest_pending_ts = min(pending) if pending else None
     return report
 
 

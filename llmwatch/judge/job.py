@@ -1,0 +1,131 @@
+"""One sample-and-judge run, assembled from the settings: select, judge, chart.
+
+The Prefect tasks call these three steps; they are plain functions so that a notebook
+or a test can run the same job without Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from llmwatch.judge.quality import ChartUpdate, update_quality_charts
+from llmwatch.judge.rubric import Rubric, get_rubric
+from llmwatch.judge.runner import JudgeRunReport, judge_selection
+from llmwatch.judge.store import Selection, select_samples, write_judgements
+from llmwatch.llm import Budget, ChatClient, Endpoint, Limits, Pricing
+from llmwatch.settings import JudgeSettings, Settings
+
+
+class JudgeConfigError(ValueError):
+    """The judge cannot run with this configuration (said before any call is made)."""
+
+
+@dataclass(frozen=True)
+class JudgeSetup:
+    cfg: JudgeSettings
+    endpoint: Endpoint
+    limits: Limits
+    pricing: Pricing | None
+    rubric: Rubric
+
+    @property
+    def judge_model(self) -> str:
+        return self.endpoint.model
+
+    def budget(self) -> Budget:
+        return Budget(self.cfg.max_calls_per_run, self.cfg.max_cost_usd_per_run, self.pricing)
+
+
+def judge_setup(settings: Settings) -> JudgeSetup:
+    cfg = settings.judge
+    if not settings.judge_base_url or not settings.judge_model:
+        raise JudgeConfigError(
+            "no judge endpoint configured: set LLMWATCH_JUDGE_BASE_URL and LLMWATCH_JUDGE_MODEL "
+            "(and LLMWATCH_JUDGE_API_KEY when the endpoint needs one)"
+        )
+    try:
+        rubric = get_rubric(cfg.rubric_version)
+    except ValueError as exc:
+        raise JudgeConfigError(str(exc)) from None
+    pricing = Pricing.lookup(settings.judge_model, settings.prices)
+    if cfg.max_cost_usd_per_run is not None and pricing is None:
+        raise JudgeConfigError(
+            f"judge.max_cost_usd_per_run is set but no price is known for judge model "
+            f"{settings.judge_model!r}: add it under [prices] or remove the cost budget"
+        )
+    params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+    if cfg.json_mode:
+        params["response_format"] = {"type": "json_object"}
+    endpoint = Endpoint(
+        settings.judge_base_url, settings.judge_model, settings.judge_api_key, params
+    )
+    limits = Limits(
+        concurrency=cfg.concurrency,
+        requests_per_second=cfg.requests_per_second,
+        max_retries=cfg.max_retries,
+        backoff_base_s=cfg.backoff_base_s,
+        backoff_max_s=cfg.backoff_max_s,
+        max_retry_after_s=cfg.max_retry_after_s,
+        timeout_s=cfg.timeout_s,
+        connect_timeout_s=cfg.connect_timeout_s,
+        breaker_threshold=cfg.breaker_failures,
+    )
+    return JudgeSetup(cfg, endpoint, limits, pricing, rubric)
+
+
+def select(
+    engine: Engine, setup: JudgeSetup, start: datetime | None, end: datetime | None
+) -> Selection:
+    cfg = setup.cfg
+    with engine.connect() as conn:
+        return select_samples(
+            conn,
+            rubric_version=setup.rubric.version,
+            judge_model=setup.judge_model,
+            rates=cfg.sample_rates,
+            default_rate=cfg.default_sample_rate,
+            start=start,
+            end=end,
+            lookback=timedelta(minutes=cfg.watermark_lookback_minutes),
+            limit=cfg.max_calls_per_run,
+        )
+
+
+async def judge(engine: Engine, setup: JudgeSetup, selection: Selection) -> JudgeRunReport:
+    """Judge the selection over one shared HTTP client; results and the watermark are
+    committed together every ``commit_every`` judgements."""
+
+    def sink(rows: list[dict[str, Any]], watermark: datetime | None) -> int:
+        with engine.begin() as conn:
+            return write_judgements(conn, rows, watermark, datetime.now(UTC))
+
+    async with ChatClient(setup.endpoint, setup.limits, setup.budget()) as client:
+        return await judge_selection(
+            client,
+            setup.rubric,
+            selection,
+            sink,
+            judge_model=setup.judge_model,
+            redact_pii=setup.cfg.redact_pii,
+            commit_every=setup.cfg.commit_every,
+        )
+
+
+def closed_before(report: JudgeRunReport, cfg: JudgeSettings, now: datetime) -> datetime:
+    """Windows ending at or before this instant are complete and can be charted."""
+    settled = now - timedelta(minutes=cfg.chart_settle_minutes)
+    if report.earliest_pending_ts is not None:
+        return min(settled, report.earliest_pending_ts)
+    return settled
+
+
+def chart(
+    engine: Engine, setup: JudgeSetup, closed: datetime, now: datetime | None = None
+) -> list[ChartUpdate]:
+    return update_quality_charts(
+        engine, setup.cfg, judge_model=setup.judge_model, closed_before=closed, now=now
+    )

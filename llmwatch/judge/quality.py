@@ -1,0 +1,256 @@
+"""Quality control charts of the judged score per feature, and the alerts they raise.
+
+Each feature has one EWMA chart (llmwatch.stats.ewma) per rubric version and judge
+model, on the mean judged score of fixed windows (``chart_window_minutes``). A window
+is charted once it is closed: it ended ``chart_settle_minutes`` ago and no sample from
+it is still waiting to be judged. Windows with fewer than ``chart_min_window_n`` scored
+judgements are not charted (their mean is too noisy for the chart's sigma), and
+windows without traffic are skipped; both still move the chart past them.
+
+A point below the lower limit raises ``quality_regression``; a window whose share of
+judge failures passes ``failure_rate_threshold`` raises ``judge_failure``. The chart's
+new state, its points and the alerts are written in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, distinct, select
+
+from llmwatch.alerts import NewAlert, record_alerts
+from llmwatch.settings import JudgeSettings
+from llmwatch.stats.ewma import (
+    ChartConflictError,
+    ChartStep,
+    EwmaChart,
+    PlottedWindow,
+    load_chart,
+    save_chart,
+)
+from llmwatch.warehouse.models import Judgement
+
+FLOW_NAME = "sample-and-judge"
+METRIC = "judge_score"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class ChartUpdate:
+    feature_id: str
+    chart_id: str
+    phase: str
+    windows: int = 0
+    last_z: float | None = None
+    last_lcl: float | None = None
+    last_ucl: float | None = None
+    mu0: float | None = None
+    signals: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+    conflict: bool = False
+
+
+def chart_id_for(feature_id: str, rubric_version: str, judge_model: str) -> str:
+    return f"{METRIC}|{feature_id}|{rubric_version}|{judge_model}"
+
+
+def window_floor(ts: datetime, width: timedelta) -> datetime:
+    return EPOCH + ((ts - EPOCH) // width) * width
+
+
+@dataclass
+class _Window:
+    scores: list[float] = field(default_factory=list)
+    failures: int = 0
+    models: Counter[str] = field(default_factory=Counter)
+
+
+def update_quality_charts(
+    engine: Engine,
+    cfg: JudgeSettings,
+    *,
+    judge_model: str,
+    closed_before: datetime,
+    now: datetime | None = None,
+) -> list[ChartUpdate]:
+    """Chart every closed window not charted yet, for every feature with judgements."""
+    now = now or datetime.now(UTC)
+    width = timedelta(minutes=cfg.chart_window_minutes)
+    horizon = window_floor(closed_before, width)
+    with engine.connect() as conn:
+        features = list(
+            conn.execute(
+                select(distinct(Judgement.feature_id))
+                .where(Judgement.rubric_version == cfg.rubric_version)
+                .where(Judgement.judge_model == judge_model)
+                .order_by(Judgement.feature_id)
+            ).scalars()
+        )
+    return [
+        _update_feature(engine, cfg, feature, judge_model, width, horizon, now)
+        for feature in features
+    ]
+
+
+def _update_feature(
+    engine: Engine,
+    cfg: JudgeSettings,
+    feature_id: str,
+    judge_model: str,
+    width: timedelta,
+    horizon: datetime,
+    now: datetime,
+) -> ChartUpdate:
+    chart_id = chart_id_for(feature_id, cfg.rubric_version, judge_model)
+    base = (
+        select(Judgement.request_ts, Judgement.status, Judgement.score, Judgement.model_id)
+        .where(Judgement.feature_id == feature_id)
+        .where(Judgement.rubric_version == cfg.rubric_version)
+        .where(Judgement.judge_model == judge_model)
+        .where(Judgement.request_ts < horizon)
+    )
+    with engine.connect() as conn:
+        chart = load_chart(conn, chart_id, cfg.chart_warmup_windows, cfg.chart_min_sigma)
+        is_new = chart is None
+        if chart is None:
+            chart = EwmaChart(
+                chart_id,
+                feature_id,
+                METRIC,
+                lam=cfg.chart_lambda,
+                limit_l=cfg.chart_l,
+                warmup_windows=cfg.chart_warmup_windows,
+                min_sigma=cfg.chart_min_sigma,
+            )
+        previous_end = chart.last_window_end
+        query = base if previous_end is None else base.where(Judgement.request_ts >= previous_end)
+        rows = conn.execute(query).all()
+    update = ChartUpdate(feature_id, chart_id, chart.phase)
+    if not rows:
+        return update
+
+    windows: dict[datetime, _Window] = defaultdict(_Window)
+    for ts, status, score, model_id in rows:
+        window = windows[window_floor(ts, width)]
+        if status == "ok" and score is not None:
+            window.scores.append(float(score))
+            window.models[model_id] += 1
+        else:
+            window.failures += 1
+
+    plotted: list[PlottedWindow] = []
+    alerts: list[NewAlert] = []
+    for start in sorted(windows):
+        window = windows[start]
+        end = start + width
+        n_ok = len(window.scores)
+        total = n_ok + window.failures
+        dominant = _dominant(window.models)
+        if total >= cfg.failure_min_n and window.failures / total > cfg.failure_rate_threshold:
+            alerts.append(_failure_alert(cfg, feature_id, dominant, start, end, window, total))
+        if n_ok < cfg.chart_min_window_n:
+            continue
+        step = chart.update(sum(window.scores) / n_ok)
+        plotted.append(PlottedWindow(start, end, n_ok, step))
+        if step.direction < 0:
+            alerts.append(_quality_alert(cfg, chart, feature_id, dominant, start, end, step, n_ok))
+    chart.last_window_end = horizon
+
+    try:
+        with engine.begin() as conn:
+            save_chart(conn, chart, plotted, previous_end, is_new, now)
+            update.alert_ids = record_alerts(
+                conn, alerts, cooldown=timedelta(hours=cfg.alert_cooldown_hours), now=now
+            )
+    except ChartConflictError:
+        update.conflict = True
+        return update
+    update.phase = chart.phase
+    update.windows = len(plotted)
+    update.mu0 = chart.mu0
+    update.signals = sum(p.step.signal for p in plotted)
+    if plotted:
+        last = plotted[-1].step
+        update.last_z, update.last_lcl, update.last_ucl = last.z, last.lcl, last.ucl
+    return update
+
+
+def _dominant(models: Counter[str]) -> str | None:
+    if not models:
+        return None
+    return min(models.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _quality_alert(
+    cfg: JudgeSettings,
+    chart: EwmaChart,
+    feature_id: str,
+    model_id: str | None,
+    start: datetime,
+    end: datetime,
+    step: ChartStep,
+    n: int,
+) -> NewAlert:
+    return NewAlert(
+        kind="quality_regression",
+        flow=FLOW_NAME,
+        severity="critical",
+        feature_id=feature_id,
+        model_id=model_id,
+        metric=METRIC,
+        value=step.z,
+        threshold=step.lcl,
+        window_start=start,
+        window_end=end,
+        message=(
+            f"judged quality of {feature_id} fell below its control limit: EWMA {step.z:.3f} < "
+            f"LCL {step.lcl:.3f} (baseline {chart.mu0:.3f}, window mean {step.mean:.3f}, n={n})"
+        ),
+        details={
+            "window_mean": step.mean,
+            "n": n,
+            "mu0": chart.mu0,
+            "sigma0": chart.sigma0,
+            "ucl": step.ucl,
+            "lambda": chart.lam,
+            "L": chart.limit_l,
+            "t": chart.t,
+            "rubric_version": cfg.rubric_version,
+            "chart_id": chart.chart_id,
+        },
+    )
+
+
+def _failure_alert(
+    cfg: JudgeSettings,
+    feature_id: str,
+    model_id: str | None,
+    start: datetime,
+    end: datetime,
+    window: _Window,
+    total: int,
+) -> NewAlert:
+    rate = window.failures / total
+    return NewAlert(
+        kind="judge_failure",
+        flow=FLOW_NAME,
+        severity="warning",
+        feature_id=feature_id,
+        model_id=model_id,
+        metric="judge_failure_rate",
+        value=rate,
+        threshold=cfg.failure_rate_threshold,
+        window_start=start,
+        window_end=end,
+        message=(
+            f"{window.failures} of {total} judge answers for {feature_id} were unusable "
+            f"({rate:.0%} > {cfg.failure_rate_threshold:.0%}); their scores are not charted"
+        ),
+        details={
+            "failures": window.failures,
+            "judged": total,
+            "rubric_version": cfg.rubric_version,
+        },
+    )
