@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RUBRIC_MARKER = "LLMWATCH-JUDGE-RUBRIC"
-ANSWER_OPEN, ANSWER_CLOSE = "<<<ANSWER", "ANSWER>>>"
-QUESTION_OPEN, QUESTION_CLOSE = "<<<QUESTION", "QUESTION>>>"
-CONTEXT_OPEN, CONTEXT_CLOSE = "<<<CONTEXT", "CONTEXT>>>"
+# The marker and delimiters are shared with the provider simulator, which plays the
+# judge in tests and the demo; a real judge model just reads them as prompt text.
+from llmwatch.simulator.markers import (
+    ANSWER_CLOSE,
+    ANSWER_OPEN,
+    CONTEXT_CLOSE,
+    CONTEXT_OPEN,
+    QUESTION_CLOSE,
+    QUESTION_OPEN,
+)
+from llmwatch.simulator.markers import JUDGE_RUBRIC_MARKER as RUBRIC_MARKER
 
 SCORE_MIN, SCORE_MAX = 1, 5
 # The dimensions whose mean is the charted quality score.
