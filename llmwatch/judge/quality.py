@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, distinct, select
+from sqlalchemy import Engine, select
 
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.settings import JudgeSettings
@@ -82,7 +82,8 @@ def update_quality_charts(
     with engine.connect() as conn:
         features = list(
             conn.execute(
-                select(distinct(Judgement.feature_id))
+                select(Judgement.feature_id)
+                .distinct()
                 .where(Judgement.rubric_version == cfg.rubric_version)
                 .where(Judgement.judge_model == judge_model)
                 .order_by(Judgement.feature_id)
