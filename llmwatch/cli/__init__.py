@@ -12,6 +12,7 @@ from llmwatch.cli.alerts import alerts
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
 from llmwatch.cli.run import run
+from llmwatch.cli.simulate import simulate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,3 +25,4 @@ main.add_command(init)
 main.add_command(ingest)
 main.add_command(alerts)
 main.add_command(run)
+main.add_command(simulate)

@@ -215,7 +215,11 @@ def ground_truth_document(traffic: Traffic) -> dict[str, Any]:
         "end": traffic.end.isoformat(),
         "seed": traffic.seed,
         "requests": len(traffic),
-        "incidents": [truth.to_dict() for truth in scenario.ground_truth()],
+        "incidents": [
+            {**truth.to_dict(), "end": min(truth.end, traffic.end).isoformat()}
+            for truth in scenario.ground_truth()
+            if truth.start < traffic.end and truth.end > traffic.start
+        ],
     }
 
 
