@@ -149,7 +149,9 @@ class PriceBook:
         n = len(model_id)
         costs = np.full(n, np.nan)
         sources: list[str | None] = [None] * n
-        tokens = [np.asarray(a, dtype=np.float64) for a in (input_tokens, cached, cache_write, output)]
+        tokens = [
+            np.asarray(a, dtype=np.float64) for a in (input_tokens, cached, cache_write, output)
+        ]
         groups: dict[tuple[str | None, str], list[int]] = {}
         for i, key in enumerate(zip(provider, model_id, strict=True)):
             groups.setdefault(key, []).append(i)

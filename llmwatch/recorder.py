@@ -154,7 +154,9 @@ class Recorder:
         self.close()
 
 
-def _validated_line(model: type[RequestRecord] | type[SignalRecord], fields: dict[str, Any]) -> bytes:
+def _validated_line(
+    model: type[RequestRecord] | type[SignalRecord], fields: dict[str, Any]
+) -> bytes:
     line = orjson.dumps(fields, option=orjson.OPT_NAIVE_UTC)
     model.model_validate_json(line)  # raises pydantic.ValidationError with the reason
     return line + b"\n"

@@ -55,7 +55,7 @@ def postgres_database() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - turned into a clear skip/failure below
+    except Exception as exc:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required in CI: {exc}")
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")

@@ -30,8 +30,10 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     if verbose:
         for f in summary.files:
-            state = "already ingested" if f.already_ingested else (
-                f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}"
+            state = (
+                "already ingested"
+                if f.already_ingested
+                else (f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}")
             )
             click.echo(f"{f.path}: {state}")
             for line_no, reason in f.first_rejects:

@@ -92,7 +92,9 @@ def _map_span(
     if status.get("code") in (STATUS_CODE_ERROR, "STATUS_CODE_ERROR"):
         error = status.get("message") or attrs.get("error.type") or "error"
     finish_reasons = attrs.get("gen_ai.response.finish_reasons")
-    finish_reason = finish_reasons[0] if isinstance(finish_reasons, list) and finish_reasons else None
+    finish_reason = (
+        finish_reasons[0] if isinstance(finish_reasons, list) and finish_reasons else None
+    )
     metadata = {
         "trace_id": span.get("traceId"),
         "span_id": span_id,

@@ -45,7 +45,7 @@ def fingerprint(path: Path) -> tuple[str, int]:
 
 def open_bytes(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]  # it is an IO[bytes]
     return path.open("rb")
 
 

@@ -183,21 +183,41 @@ class SignalRecord(BaseModel):
         return hashlib.sha256(key.encode()).hexdigest()
 
 
-_ID_FIELDS = ("request_id", "feature_id", "model_id", "provider", "session_id", "user_segment",
-              "prompt_template_id", "finish_reason", "signal_type")
-_TEXT_FIELDS = ("input", "output", "context", "error")
+_ID_FIELDS = {
+    RequestRecord: (
+        "request_id",
+        "feature_id",
+        "model_id",
+        "provider",
+        "session_id",
+        "user_segment",
+        "prompt_template_id",
+        "finish_reason",
+    ),
+    SignalRecord: ("request_id", "session_id", "signal_type"),
+}
+_TEXT_FIELDS = {RequestRecord: ("input", "output", "context", "error"), SignalRecord: ()}
 
 
-def size_problem(record: BaseModel, limits: IngestSettings) -> str | None:
-    """Why a record's fields are too large to keep, or None when they fit."""
-    for name in _ID_FIELDS:
-        value = getattr(record, name, None)
-        if value is not None and len(value) > limits.max_id_chars:
-            return f"{name} has {len(value)} characters (limit {limits.max_id_chars})"
-    for name in _TEXT_FIELDS:
-        value = getattr(record, name, None)
-        if value is not None and len(value) > limits.max_text_chars:
-            return f"{name} has {len(value)} characters (limit {limits.max_text_chars})"
+def size_problem(
+    record: RequestRecord | SignalRecord, limits: IngestSettings, line_bytes: int | None = None
+) -> str | None:
+    """Why a record's fields are too large to keep, or None when they fit.
+
+    ``line_bytes``, the size of the JSON line, lets the common case (a line shorter
+    than the limits, so no field can exceed them) skip the field checks.
+    """
+    values = record.__dict__
+    if line_bytes is None or line_bytes > limits.max_id_chars:
+        for name in _ID_FIELDS[type(record)]:
+            value = values[name]
+            if value is not None and len(value) > limits.max_id_chars:
+                return f"{name} has {len(value)} characters (limit {limits.max_id_chars})"
+    if line_bytes is None or line_bytes > limits.max_text_chars:
+        for name in _TEXT_FIELDS[type(record)]:
+            value = values[name]
+            if value is not None and len(value) > limits.max_text_chars:
+                return f"{name} has {len(value)} characters (limit {limits.max_text_chars})"
     return None
 
 

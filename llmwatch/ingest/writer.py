@@ -45,9 +45,16 @@ REQUEST_COLUMNS = (
     "metadata",
     "ingested_at",
 )
-SIGNAL_COLUMNS = ("signal_id", "request_id", "session_id", "signal_type", "ts", "metadata", "ingested_at")
+SIGNAL_COLUMNS = (
+    "signal_id",
+    "request_id",
+    "session_id",
+    "signal_type",
+    "ts",
+    "metadata",
+    "ingested_at",
+)
 REJECT_COLUMNS = ("file_fingerprint", "path", "line_no", "reason", "excerpt", "created_at")
-_TIMESTAMP_COLUMNS = frozenset({"ts", "ingested_at", "created_at"})
 
 
 class BulkWriter:
@@ -86,7 +93,7 @@ class BulkWriter:
             return self._copy_then_insert(table, columns, rows)
         statement = (
             _dialect_insert(self.dialect, table)
-            .values({name: None for name in columns})
+            .values(dict.fromkeys(columns))
             .on_conflict_do_nothing()
         )
         compiled = statement.compile(dialect=self.conn.dialect)
@@ -110,10 +117,10 @@ class BulkWriter:
         self.conn.exec_driver_sql(f'TRUNCATE "{stage}"')
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cursor:  # type: ignore[attr-defined]
-            with cursor.copy(f'COPY "{stage}" ({column_list}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
+        copy_sql = f'COPY "{stage}" ({column_list}) FROM STDIN'
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
         result = self.conn.exec_driver_sql(
             f'INSERT INTO "{table.name}" ({column_list}) SELECT {column_list} FROM "{stage}" '
             "ON CONFLICT DO NOTHING"

@@ -19,13 +19,16 @@ def llmwatch(*args: str) -> subprocess.CompletedProcess[str]:
 def test_init_ingest_alerts_on_the_shipped_sample(tmp_path: Path) -> None:
     assert "has no schema" in llmwatch("alerts").stderr
     first = llmwatch("init")
-    assert first.returncode == 0 and "upgraded from empty" in first.stdout
+    assert first.returncode == 0
+    assert "upgraded from empty" in first.stdout
     assert "up to date" in llmwatch("init").stdout
 
     loaded = llmwatch("ingest", str(EXAMPLES / "sample" / "requests.jsonl"))
     assert loaded.returncode == 3, loaded.stderr
-    assert loaded.stdout.strip().splitlines()[-1].startswith(
-        "files: 1 read, 0 already ingested; loaded 3000, duplicate 0, rejected 8"
+    assert (
+        loaded.stdout.strip()
+        .splitlines()[-1]
+        .startswith("files: 1 read, 0 already ingested; loaded 3000, duplicate 0, rejected 8")
     )
     again = llmwatch("ingest", str(EXAMPLES / "sample" / "requests.jsonl"))
     assert again.returncode == 0

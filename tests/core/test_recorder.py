@@ -21,9 +21,15 @@ def test_threads_record_concurrently_and_ingest_reads_every_record(
 
     def worker(n: int) -> None:
         for i in range(250):
-            rid = recorder.record(request_id=f"t{n}-{i}", feature_id="chat", model_id="m",
-                                  latency_ms=10.0, input_tokens=5, output_tokens=3,
-                                  input=f"question {i} from thread {n}")
+            rid = recorder.record(
+                request_id=f"t{n}-{i}",
+                feature_id="chat",
+                model_id="m",
+                latency_ms=10.0,
+                input_tokens=5,
+                output_tokens=3,
+                input=f"question {i} from thread {n}",
+            )
             if i % 10 == 0:
                 recorder.signal(rid, "thumbs_up", session_id=f"s{n}")
 
@@ -48,10 +54,11 @@ def test_threads_record_concurrently_and_ingest_reads_every_record(
 
 
 def test_invalid_record_raises_at_the_call_site(tmp_path: Path) -> None:
-    with Recorder(tmp_path) as recorder:
-        with pytest.raises(ValidationError, match="input_tokens"):
-            recorder.record(feature_id="chat", model_id="m", latency_ms=1.0,
-                            input_tokens=-1, output_tokens=0)
+    with Recorder(tmp_path) as recorder, pytest.raises(ValidationError, match="input_tokens"):
+        recorder.record(
+            feature_id="chat", model_id="m", latency_ms=1.0, input_tokens=-1, output_tokens=0
+        )
     with pytest.raises(RuntimeError, match="closed"):
-        recorder.record(feature_id="chat", model_id="m", latency_ms=1.0,
-                        input_tokens=1, output_tokens=0)
+        recorder.record(
+            feature_id="chat", model_id="m", latency_ms=1.0, input_tokens=1, output_tokens=0
+        )

@@ -10,7 +10,9 @@ from llmwatch.settings import Settings, get_settings
 
 def test_defaults_need_no_file(tmp_path: Path) -> None:
     settings = Settings()
-    assert settings.resolved_warehouse_url() == f"sqlite:///{tmp_path / '.llmwatch' / 'warehouse.db'}"
+    assert (
+        settings.resolved_warehouse_url() == f"sqlite:///{tmp_path / '.llmwatch' / 'warehouse.db'}"
+    )
     assert settings.reports_dir == Path("reports")
     assert settings.judge_api_key is None
 
@@ -43,7 +45,7 @@ def test_config_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("LLMWATCH_CONFIG", str(config))
     assert Settings().reports_dir == Path("x")
     monkeypatch.setenv("LLMWATCH_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(FileNotFoundError, match="missing.toml"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
         Settings()
 
 

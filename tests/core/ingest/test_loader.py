@@ -51,7 +51,9 @@ def count(engine: Engine, model: type) -> int:
 def test_shipped_sample_loads_valid_rows_and_rejects_exactly_the_malformed(engine: Engine) -> None:
     expected = json.loads((EXAMPLES / "expected_rejects.json").read_text())
     settings = Settings()
-    requests = ingest_paths(engine, [SAMPLE / "requests.jsonl", SAMPLE / "otel_traces.json"], settings)
+    requests = ingest_paths(
+        engine, [SAMPLE / "requests.jsonl", SAMPLE / "otel_traces.json"], settings
+    )
     signals = ingest_paths(engine, [SAMPLE / "signals.jsonl.gz"], settings, signals=True)
 
     with engine.connect() as conn:
@@ -97,8 +99,15 @@ def test_idempotent_by_request_id_across_files(engine: Engine, tmp_path: Path) -
 def test_stored_values_round_trip(engine: Engine, tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "a.jsonl",
-        [record(1, timestamp="2026-11-01T12:30:00+02:00", metadata={"k": [1, "x"]},
-                input="hé ✓", cost_usd=0.5)],
+        [
+            record(
+                1,
+                timestamp="2026-11-01T12:30:00+02:00",
+                metadata={"k": [1, "x"]},
+                input="hé ✓",
+                cost_usd=0.5,
+            )
+        ],
     )
     ingest_paths(engine, [path], Settings())
     with engine.connect() as conn:
@@ -112,12 +121,22 @@ def test_stored_values_round_trip(engine: Engine, tmp_path: Path) -> None:
 def test_cost_equals_genai_prices_for_openai_and_anthropic_usage(
     engine: Engine, tmp_path: Path
 ) -> None:
-    openai_style = record(1, input_tokens=12_000, cached_input_tokens=8_000, output_tokens=900,
-                          reasoning_tokens=300)
-    anthropic_style = record(2, model_id="claude-3-5-haiku-20241022", provider="anthropic",
-                             input_tokens=None, output_tokens=None,
-                             usage={"input_tokens": 1_500, "cache_read_input_tokens": 20_000,
-                                    "cache_creation_input_tokens": 4_000, "output_tokens": 700})
+    openai_style = record(
+        1, input_tokens=12_000, cached_input_tokens=8_000, output_tokens=900, reasoning_tokens=300
+    )
+    anthropic_style = record(
+        2,
+        model_id="claude-3-5-haiku-20241022",
+        provider="anthropic",
+        input_tokens=None,
+        output_tokens=None,
+        usage={
+            "input_tokens": 1_500,
+            "cache_read_input_tokens": 20_000,
+            "cache_creation_input_tokens": 4_000,
+            "output_tokens": 700,
+        },
+    )
     anthropic_style = {k: v for k, v in anthropic_style.items() if v is not None}
     path = write_jsonl(tmp_path / "a.jsonl", [openai_style, anthropic_style])
     ingest_paths(engine, [path], Settings())
@@ -127,12 +146,20 @@ def test_cost_equals_genai_prices_for_openai_and_anthropic_usage(
     ts = datetime(2026, 11, 1, 10, 1, tzinfo=UTC)
     expected_openai = genai_prices.calc_price(
         genai_prices.Usage(input_tokens=12_000, cache_read_tokens=8_000, output_tokens=900),
-        "gpt-4o-mini-2024-07-18", provider_id="openai", genai_request_timestamp=ts,
+        "gpt-4o-mini-2024-07-18",
+        provider_id="openai",
+        genai_request_timestamp=ts,
     ).total_price
     expected_anthropic = genai_prices.calc_price(
-        genai_prices.Usage(input_tokens=25_500, cache_read_tokens=20_000,
-                           cache_write_tokens=4_000, output_tokens=700),
-        "claude-3-5-haiku-20241022", provider_id="anthropic", genai_request_timestamp=ts,
+        genai_prices.Usage(
+            input_tokens=25_500,
+            cache_read_tokens=20_000,
+            cache_write_tokens=4_000,
+            output_tokens=700,
+        ),
+        "claude-3-5-haiku-20241022",
+        provider_id="anthropic",
+        genai_request_timestamp=ts,
     ).total_price
     assert costs["r1"] == pytest.approx(float(expected_openai), rel=1e-12)
     assert costs["r2"] == pytest.approx(float(expected_anthropic), rel=1e-12)
@@ -141,14 +168,22 @@ def test_cost_equals_genai_prices_for_openai_and_anthropic_usage(
     assert costs["r2"] == pytest.approx((1_500 * 0.8 + 20_000 * 0.08 + 4_000 * 1.0 + 700 * 4) / 1e6)
 
 
-def test_unknown_model_stays_unpriced_and_override_prices_it(engine: Engine, tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [record(1, model_id="acme-llama-70b", provider="self")])
+def test_unknown_model_stays_unpriced_and_override_prices_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_jsonl(
+        tmp_path / "a.jsonl", [record(1, model_id="acme-llama-70b", provider="self")]
+    )
     summary = ingest_paths(engine, [path], Settings())
     assert summary.total("unpriced") == 1
-    other = write_jsonl(tmp_path / "b.jsonl", [record(2, model_id="acme-llama-70b",
-                                                     cached_input_tokens=1_000)])
-    settings = Settings(prices={"acme-llama-70b": PriceOverride(input_mtok=1.0, output_mtok=2.0,
-                                                                 cache_read_mtok=0.5)})
+    other = write_jsonl(
+        tmp_path / "b.jsonl", [record(2, model_id="acme-llama-70b", cached_input_tokens=1_000)]
+    )
+    settings = Settings(
+        prices={
+            "acme-llama-70b": PriceOverride(input_mtok=1.0, output_mtok=2.0, cache_read_mtok=0.5)
+        }
+    )
     ingest_paths(engine, [other], settings)
     with engine.connect() as conn:
         rows = dict(conn.execute(select(Request.request_id, Request.cost_usd)).all())
@@ -165,7 +200,10 @@ def test_oversized_and_non_utf8_lines_do_not_stop_the_file(engine: Engine, tmp_p
     summary = ingest_paths(engine, [path], settings)
     assert summary.total("loaded") == 2
     result = summary.files[0]
-    assert result.first_rejects == [(2, "line longer than 1000 bytes"), (3, "not valid UTF-8 (byte 0)")]
+    assert result.first_rejects == [
+        (2, "line longer than 1000 bytes"),
+        (3, "not valid UTF-8 (byte 0)"),
+    ]
 
 
 def test_truncated_gzip_keeps_what_was_readable(engine: Engine, tmp_path: Path) -> None:

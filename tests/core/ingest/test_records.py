@@ -41,7 +41,11 @@ def reason(**changes: object) -> str:
 def test_valid_minimal_record() -> None:
     record = parse()
     assert record.timestamp == datetime(2026, 11, 1, 10, tzinfo=UTC)
-    assert (record.cached_input_tokens, record.cache_write_tokens, record.reasoning_tokens) == (0, 0, 0)
+    assert (record.cached_input_tokens, record.cache_write_tokens, record.reasoning_tokens) == (
+        0,
+        0,
+        0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,17 +89,28 @@ def test_truncated_line_is_invalid_json() -> None:
 
 
 def test_anthropic_usage_counts_cache_inside_input() -> None:
-    usage = {"input_tokens": 10, "cache_read_input_tokens": 100,
-             "cache_creation_input_tokens": 5, "output_tokens": 7}
+    usage = {
+        "input_tokens": 10,
+        "cache_read_input_tokens": 100,
+        "cache_creation_input_tokens": 5,
+        "output_tokens": 7,
+    }
     record = parse(input_tokens=..., output_tokens=..., usage=usage)
-    assert (record.input_tokens, record.cached_input_tokens, record.cache_write_tokens) == (115, 100, 5)
+    assert (record.input_tokens, record.cached_input_tokens, record.cache_write_tokens) == (
+        115,
+        100,
+        5,
+    )
     assert record.output_tokens == 7
 
 
 def test_openai_chat_usage_block() -> None:
-    usage = {"prompt_tokens": 50, "completion_tokens": 20,
-             "prompt_tokens_details": {"cached_tokens": 32},
-             "completion_tokens_details": {"reasoning_tokens": 4}}
+    usage = {
+        "prompt_tokens": 50,
+        "completion_tokens": 20,
+        "prompt_tokens_details": {"cached_tokens": 32},
+        "completion_tokens_details": {"reasoning_tokens": 4},
+    }
     record = parse(input_tokens=..., output_tokens=..., usage=usage)
     assert (record.input_tokens, record.cached_input_tokens) == (50, 32)
     assert (record.output_tokens, record.reasoning_tokens) == (20, 4)
@@ -107,8 +122,9 @@ def test_usage_with_wrong_types_is_rejected_not_crashing() -> None:
 
 
 def test_normalise_usage_openai_responses_style() -> None:
-    out = normalise_usage({"input_tokens": 9, "output_tokens": 3,
-                           "input_tokens_details": {"cached_tokens": 4}})
+    out = normalise_usage(
+        {"input_tokens": 9, "output_tokens": 3, "input_tokens_details": {"cached_tokens": 4}}
+    )
     assert out == {"input_tokens": 9, "output_tokens": 3, "cached_input_tokens": 4}
 
 
@@ -122,8 +138,12 @@ def test_size_limits() -> None:
 
 
 def test_signal_ids_are_stable_and_types_checked() -> None:
-    data = {"request_id": "r1", "session_id": "s", "signal_type": "thumbs_up",
-            "timestamp": "2026-11-01T10:00:00Z"}
+    data = {
+        "request_id": "r1",
+        "session_id": "s",
+        "signal_type": "thumbs_up",
+        "timestamp": "2026-11-01T10:00:00Z",
+    }
     first = SignalRecord.model_validate_json(orjson.dumps(data))
     again = SignalRecord.model_validate_json(orjson.dumps({**data, "timestamp": 1793527200}))
     assert first.signal_id == again.signal_id
