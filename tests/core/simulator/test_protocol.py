@@ -27,7 +27,8 @@ def test_chat_completion_over_httpx_has_usage_fingerprint_and_finish_reason(http
     assert "refund" in choice["message"]["content"]
     assert choice["finish_reason"] == "stop"
     usage = body["usage"]
-    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["prompt_tokens"] > 0
+    assert usage["completion_tokens"] > 0
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
@@ -41,7 +42,8 @@ def test_official_client_parses_a_completion(oai: openai.OpenAI):
         temperature=0,
     )
     assert completion.choices[0].message.content
-    assert completion.usage is not None and completion.usage.completion_tokens > 0
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens > 0
     assert completion.system_fingerprint
 
 
@@ -68,7 +70,8 @@ def test_max_tokens_truncates_with_finish_reason_length(oai: openai.OpenAI):
         max_tokens=5,
     )
     assert completion.choices[0].finish_reason == "length"
-    assert completion.usage is not None and completion.usage.completion_tokens <= 5
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens <= 5
 
 
 def test_streaming_with_official_client_reports_usage_and_real_ttft(sim: SimulatorServer):
@@ -100,7 +103,8 @@ def test_streaming_with_official_client_reports_usage_and_real_ttft(sim: Simulat
         sim.state.latency_scale = 0.002
     assert "".join(pieces) == full.choices[0].message.content
     assert finish == "stop"
-    assert usage is not None and usage.completion_tokens == full.usage.completion_tokens  # type: ignore[union-attr]
+    assert usage is not None
+    assert usage.completion_tokens == full.usage.completion_tokens
     # First token after the simulated TTFT, and the stream keeps going well after it.
     assert arrivals[0] > 0.03
     assert arrivals[-1] - arrivals[0] > 0.05
@@ -139,9 +143,14 @@ def test_embeddings_as_floats_and_through_the_official_client_as_base64(
 def test_models_list_and_errors_in_openai_format(http: httpx.Client, oai: openai.OpenAI):
     assert MINI in {m.id for m in oai.models.list()}
     with pytest.raises(openai.NotFoundError):
-        oai.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "x"}])
-    bad = http.post("/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
-    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+        oai.chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "x"}]
+        )
+    bad = http.post(
+        "/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["type"] == "invalid_request_error"
     empty = http.post("/chat/completions", json={"model": MINI, "messages": []})
     assert empty.status_code == 400
     wrong_kind = http.post("/embeddings", json={"model": MINI, "input": "x"})
