@@ -37,8 +37,11 @@ class WindowResult:
 
 def run_window(engine: Engine, window_start: datetime, settings: CostSettings) -> WindowResult:
     """Aggregate, store and alert one window (the Prefect-free path of the flow)."""
-    with engine.begin() as conn:
+    # Read, then write in its own transaction, as the flow's tasks do: a SQLite read
+    # snapshot is never upgraded to a write (that fails when another job wrote between).
+    with engine.connect() as conn:
         rows = aggregate_window(conn, window_start, settings)
+    with engine.begin() as conn:
         replace_window(conn, window_start, rows)
     with engine.begin() as conn:
         alerts = evaluate_window(conn, window_start, settings)

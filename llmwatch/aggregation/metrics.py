@@ -23,21 +23,25 @@ Definitions (SPEC 4.2):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from llmwatch.aggregation.queries import (
-    LATENCY_LEVELS,
+    PERCENTILE_COLUMNS,
     SIGNALS_SQL,
-    TTFT_LEVELS,
     bound,
-    operational_sql,
     percentile_column_names,
+    postgresql_operational_sql,
+    sqlite_sorted_values_sql,
+    sqlite_summary_sql,
 )
 from llmwatch.aggregation.windows import WINDOW, floor_hour
 from llmwatch.settings import CostSettings
+from llmwatch.stats.percentiles import grouped_nearest_ranks
+from llmwatch.warehouse.types import sqlite_timestamp_text
 
 Row = dict[str, Any]
 
@@ -54,8 +58,7 @@ def aggregate_window(
         raise ValueError(f"window start {window_start.isoformat()} is not on the hour")
     window_end = window_start + WINDOW
     params = {"start": window_start, "end": window_end}
-    dialect = conn.dialect.name
-    operational = conn.execute(bound(operational_sql(dialect)), params).mappings().all()
+    operational = operational_rows(conn, window_start, window_end)
     signals = {
         (row["feature_id"], row["model_id"]): row
         for row in conn.execute(bound(SIGNALS_SQL), params).mappings()
@@ -63,7 +66,7 @@ def aggregate_window(
     stamp = computed_at or datetime.now(UTC)
     return [
         build_row(
-            dict(op),
+            op,
             signals.get((op["feature_id"], op["model_id"])),
             window_start,
             window_end,
@@ -101,7 +104,7 @@ def build_row(
         "refusal_count": refusal_count,
         "error_rate": error_count / n,
         "refusal_rate": refusal_count / n,
-        **_percentiles(op),
+        **{name: _float(op[name]) for name in percentile_column_names()},
         "input_tokens_sum": input_sum,
         "output_tokens_sum": output_sum,
         "cached_input_tokens_sum": int(op["cached_input_tokens_sum"] or 0),
@@ -118,20 +121,67 @@ def build_row(
     return row
 
 
-def _percentiles(op: Row) -> Row:
-    names = percentile_column_names()
-    if "latency_percentiles" in op:  # PostgreSQL: one array per column
-        values = list(_as_list(op["latency_percentiles"], len(LATENCY_LEVELS)))
-        values += _as_list(op["ttft_percentiles"], len(TTFT_LEVELS))
-    else:
-        values = [op[name] for name in names]
-    return {
-        name: float(v) if v is not None else None for name, v in zip(names, values, strict=True)
+def operational_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
+    """Counts, sums and percentile columns per feature x model (see ``queries``)."""
+    if conn.dialect.name == "postgresql":
+        return _postgresql_rows(conn, window_start, window_end)
+    if conn.dialect.name == "sqlite":
+        return _sqlite_rows(conn, window_start, window_end)
+    raise NotImplementedError(f"no window aggregation for dialect {conn.dialect.name!r}")
+
+
+def _postgresql_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
+    params = {"start": window_start, "end": window_end}
+    rows = [dict(r) for r in conn.execute(bound(postgresql_operational_sql()), params).mappings()]
+    names = iter(percentile_column_names())
+    for column, levels in PERCENTILE_COLUMNS:
+        level_names = [next(names) for _ in levels]
+        for row in rows:
+            values = row.pop(f"{column}_percentiles") or [None] * len(levels)
+            row.update(zip(level_names, values, strict=True))
+    return rows
+
+
+# Rows per fetch when streaming sorted values out of SQLite: big enough that Python's
+# work is per batch, small enough that memory stays flat.
+STREAM_BATCH = 50_000
+
+
+def _sqlite_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    # One read transaction for every statement: pysqlite opens none before a SELECT, and
+    # the group counts must describe the very values streamed afterwards.
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+    params = {"start": window_start, "end": window_end}
+    rows = [dict(r) for r in conn.execute(bound(sqlite_summary_sql()), params).mappings()]
+    text_params = {
+        "start": sqlite_timestamp_text(window_start),
+        "end": sqlite_timestamp_text(window_end),
     }
+    names = iter(percentile_column_names())
+    for column, levels in PERCENTILE_COLUMNS:
+        level_names = [next(names) for _ in levels]
+        cursor = raw.cursor()
+        try:
+            # The raw cursor skips SQLAlchemy's per-row Row objects on this hot path.
+            cursor.execute(sqlite_sorted_values_sql(column), text_params)
+            picked = grouped_nearest_ranks(
+                _batches(cursor),
+                [row.pop(f"{column}_rows") for row in rows],
+                levels,
+            )
+        finally:
+            cursor.close()
+        for row, values in zip(rows, picked, strict=True):
+            row.update(zip(level_names, values, strict=True))
+    return rows
 
 
-def _as_list(value: Any, length: int) -> list[Any]:
-    return list(value) if value is not None else [None] * length
+def _batches(cursor: Any) -> Iterator[list[Any]]:
+    while batch := cursor.fetchmany(STREAM_BATCH):
+        yield batch
 
 
 def _signal_metrics(signals: Any, n: int, settings: CostSettings) -> Row:
@@ -151,6 +201,10 @@ def _signal_metrics(signals: Any, n: int, settings: CostSettings) -> Row:
         "abandonment_rate": abandonment_rate,
         "survivorship_bias": survivorship_bias(abandonment_rate, positive_rate, explicit, settings),
     }
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def survivorship_bias(

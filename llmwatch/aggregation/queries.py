@@ -1,17 +1,24 @@
 """The window aggregation SQL, pushed into the database.
 
-Percentiles follow ``llmwatch.stats.percentiles`` (nearest rank, ``k = ceil(p * n)``):
+Percentiles follow ``llmwatch.stats.percentiles`` (nearest rank, ``k = ceil(p * n)``,
+NULLs ignored):
 
-* PostgreSQL: ``percentile_disc(ARRAY[...]) WITHIN GROUP (ORDER BY x)``, one sort per
-  column for all its levels; this ordered-set aggregate is exactly that definition.
-* SQLite (no ordered-set aggregates): window functions number the rows of each
-  feature x model group in order of the column and count the group; the percentile is
-  the smallest value whose row number ``r`` satisfies ``r >= p * n``. For integers
-  ``r`` that is ``r >= ceil(p * n)``, and ``p * n`` is the same double product
-  PostgreSQL takes the ceiling of, so both backends pick the same row. The rows are
-  sorted and reduced inside SQLite; Python only receives one row per group.
-
-NULLs are ignored (TTFT is optional), as ``percentile_disc`` ignores them.
+* PostgreSQL: one statement; ``percentile_disc(ARRAY[...]) WITHIN GROUP (ORDER BY x)``
+  sorts each column once for all its levels, and this ordered-set aggregate is exactly
+  that definition.
+* SQLite has no ordered-set aggregates. The job runs a plain ``GROUP BY`` for counts
+  and sums (which also gives each group's number of non-NULL values), then, per
+  percentile column, lets SQLite sort the window's values by group and value and
+  streams that narrow sorted result in batches, keeping only the rows at the wanted
+  ranks (``stats.percentiles.grouped_nearest_ranks``): the sorting is SQLite's, Python
+  memory stays constant. The statements run in one read transaction, so counts and
+  values come from the same snapshot.
+* ``sqlite_window_sql`` states the same SQLite computation as a single pure-SQL query
+  with window functions (pick the smallest value whose row number ``r`` satisfies
+  ``r >= p * n``; for integers that is ``r >= ceil(p * n)``, and ``p * n`` is the same
+  double product PostgreSQL takes the ceiling of). It is about twice as slow as the
+  streamed form, so the job does not use it; tests and the benchmark hold the job
+  against it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from llmwatch.warehouse.types import UTCDateTime
 
 LATENCY_LEVELS = (0.5, 0.95, 0.99)
 TTFT_LEVELS = (0.5, 0.95)
+PERCENTILE_COLUMNS = (("latency_ms", LATENCY_LEVELS), ("ttft_ms", TTFT_LEVELS))
 # finish_reason values that mean the model (or the provider's filter) declined to answer.
 REFUSAL_REASONS = ("refusal", "content_filter")
 
@@ -50,26 +58,27 @@ def _level(p: float) -> str:
     return repr(float(p))
 
 
-def _suffix(p: float) -> str:
-    return f"p{round(p * 100):d}"
+def _name(column: str, p: float) -> str:
+    return f"{column.removesuffix('_ms')}_p{round(p * 100):d}_ms"
 
 
 def percentile_column_names() -> list[str]:
-    return [f"latency_{_suffix(p)}_ms" for p in LATENCY_LEVELS] + [
-        f"ttft_{_suffix(p)}_ms" for p in TTFT_LEVELS
-    ]
+    return [_name(column, p) for column, levels in PERCENTILE_COLUMNS for p in levels]
 
 
 def postgresql_operational_sql() -> str:
+    """Everything in one statement: counts, sums and percentile arrays per group."""
+
     def levels(values: Sequence[float]) -> str:
         return "ARRAY[" + ", ".join(_level(p) for p in values) + "]::float8[]"
 
+    percentiles = ",\n    ".join(
+        f"percentile_disc({levels(lv)}) WITHIN GROUP (ORDER BY {column}) AS {column}_percentiles"
+        for column, lv in PERCENTILE_COLUMNS
+    )
     return f"""
 SELECT feature_id, model_id,{_COMMON_AGGREGATES},
-    percentile_disc({levels(LATENCY_LEVELS)}) WITHIN GROUP (ORDER BY latency_ms)
-        AS latency_percentiles,
-    percentile_disc({levels(TTFT_LEVELS)}) WITHIN GROUP (ORDER BY ttft_ms)
-        AS ttft_percentiles
+    {percentiles}
 FROM requests
 WHERE {_WINDOW_FILTER}
 GROUP BY feature_id, model_id
@@ -77,35 +86,60 @@ ORDER BY feature_id, model_id
 """
 
 
-def sqlite_operational_sql() -> str:
+def sqlite_summary_sql() -> str:
+    """Counts and sums per group, and each percentile column's non-NULL count."""
+    counts = ",\n    ".join(f"COUNT({column}) AS {column}_rows" for column, _ in PERCENTILE_COLUMNS)
+    return f"""
+SELECT feature_id, model_id,{_COMMON_AGGREGATES},
+    {counts}
+FROM requests
+WHERE {_WINDOW_FILTER}
+GROUP BY feature_id, model_id
+ORDER BY feature_id, model_id
+"""
+
+
+def sqlite_sorted_values_sql(column: str) -> str:
+    """The window's non-NULL values of ``column``, sorted by group (in the summary's
+    order) and value."""
+    if column not in dict(PERCENTILE_COLUMNS):
+        raise ValueError(f"not a percentile column: {column!r}")
+    return f"""
+SELECT {column}
+FROM requests
+WHERE {_WINDOW_FILTER} AND {column} IS NOT NULL
+ORDER BY feature_id, model_id, {column}
+"""
+
+
+def sqlite_window_sql() -> str:
+    """The whole SQLite aggregation as one pure-SQL statement (reference; see above)."""
     picks = [
-        f"MIN(CASE WHEN latency_rank >= {_level(p)} * latency_rows THEN latency_ms END)"
-        f" AS latency_{_suffix(p)}_ms"
-        for p in LATENCY_LEVELS
-    ] + [
-        f"MIN(CASE WHEN ttft_ms IS NOT NULL AND ttft_rank >= {_level(p)} * ttft_rows"
-        f" THEN ttft_ms END) AS ttft_{_suffix(p)}_ms"
-        for p in TTFT_LEVELS
+        f"MIN(CASE WHEN {col} IS NOT NULL AND {col}_rank >= {_level(p)} * {col}_rows"
+        f" THEN {col} END) AS {_name(col, p)}"
+        for col, levels in PERCENTILE_COLUMNS
+        for p in levels
     ]
+    ranks = ",\n        ".join(
+        f"ROW_NUMBER() OVER by_{col} AS {col}_rank, COUNT({col}) OVER by_{col} AS {col}_rows"
+        for col, _ in PERCENTILE_COLUMNS
+    )
+    windows = ",\n        ".join(
+        f"by_{col} AS (PARTITION BY feature_id, model_id ORDER BY {col} NULLS LAST"
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+        for col, _ in PERCENTILE_COLUMNS
+    )
     pick_columns = ",\n    ".join(picks)
-    # The count shares each ordering's window (whole-partition frame), so SQLite sorts
-    # the window's rows once per percentile column, not once per window function.
     return f"""
 WITH ranked AS (
     SELECT feature_id, model_id, latency_ms, ttft_ms, error, finish_reason,
         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,
         reasoning_tokens, cost_usd,
-        ROW_NUMBER() OVER by_latency AS latency_rank,
-        COUNT(*) OVER by_latency AS latency_rows,
-        ROW_NUMBER() OVER by_ttft AS ttft_rank,
-        COUNT(ttft_ms) OVER by_ttft AS ttft_rows
+        {ranks}
     FROM requests
     WHERE {_WINDOW_FILTER}
     WINDOW
-        by_latency AS (PARTITION BY feature_id, model_id ORDER BY latency_ms
-            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
-        by_ttft AS (PARTITION BY feature_id, model_id ORDER BY ttft_ms NULLS LAST
-            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        {windows}
 )
 SELECT feature_id, model_id,{_COMMON_AGGREGATES},
     {pick_columns}
@@ -113,15 +147,6 @@ FROM ranked
 GROUP BY feature_id, model_id
 ORDER BY feature_id, model_id
 """
-
-
-def operational_sql(dialect: str) -> str:
-    """The raw SQL of the operational aggregation for one window (``:start``, ``:end``)."""
-    if dialect == "postgresql":
-        return postgresql_operational_sql()
-    if dialect == "sqlite":
-        return sqlite_operational_sql()
-    raise NotImplementedError(f"no window aggregation SQL for dialect {dialect!r}")
 
 
 # One row per request that has signals (a request rated twice counts once), then summed

@@ -13,6 +13,7 @@ from llmwatch.warehouse.models import Watermark, WindowMetrics
 
 WATERMARK = "cost_aggregation"
 _TABLE: Table = WindowMetrics.__table__  # type: ignore[assignment]
+_MARKS: Table = Watermark.__table__  # type: ignore[assignment]
 
 
 def replace_window(conn: Connection, window_start: datetime, rows: Sequence[dict[str, Any]]) -> int:
@@ -34,7 +35,7 @@ def replace_window(conn: Connection, window_start: datetime, rows: Sequence[dict
 
 def read_watermark(conn: Connection) -> datetime | None:
     """The end of the latest window ever written (``None`` before the first run)."""
-    return conn.execute(select(Watermark.value).where(Watermark.name == WATERMARK)).scalar()
+    return conn.execute(select(_MARKS.c.value).where(_MARKS.c.name == WATERMARK)).scalar()
 
 
 def advance_watermark(conn: Connection, window_end: datetime) -> None:
@@ -46,8 +47,8 @@ def advance_watermark(conn: Connection, window_end: datetime) -> None:
         conn.execute(insert(Watermark), {"name": WATERMARK, "value": window_end, "updated_at": now})
     elif window_end > current:
         conn.execute(
-            update(Watermark)
-            .where(Watermark.name == WATERMARK)
+            update(_MARKS)
+            .where(_MARKS.c.name == WATERMARK)
             .values(value=window_end, updated_at=now)
         )
 

@@ -27,7 +27,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-__all__ = ["nearest_rank", "nearest_rank_index", "percentile", "percentiles"]
+__all__ = [
+    "grouped_nearest_ranks",
+    "nearest_rank",
+    "nearest_rank_index",
+    "percentile",
+    "percentiles",
+]
 
 
 def nearest_rank_index(p: float, n: int) -> int:
@@ -60,3 +66,42 @@ def percentiles(values: Iterable[float | None], levels: Sequence[float]) -> list
 def _check_level(p: float) -> None:
     if not 0.0 <= p <= 1.0 or math.isnan(p):
         raise ValueError(f"percentile level must be in [0, 1], got {p!r}")
+
+
+def grouped_nearest_ranks(
+    batches: Iterable[Sequence[Sequence[float]]],
+    group_sizes: Sequence[int],
+    levels: Sequence[float],
+) -> list[list[float | None]]:
+    """Percentiles of several groups from one stream of sorted values, in constant memory.
+
+    ``batches`` yields lists of rows whose first item is the value (e.g. DB-API
+    ``fetchmany`` results), ordered by group and, within a group, ascending, with no
+    missing values; ``group_sizes`` are the groups' value counts in the same order. Only
+    the rows at the wanted ranks are looked at, so the Python cost is per batch, not per
+    row. A stream that does not hold exactly ``sum(group_sizes)`` rows is an error: the
+    counts and the values must come from the same snapshot of the data.
+    """
+    wanted: list[tuple[int, int, int]] = []  # (position in the stream, group, level)
+    offset = 0
+    for group, size in enumerate(group_sizes):
+        if size > 0:
+            for index, p in enumerate(levels):
+                wanted.append((offset + nearest_rank_index(p, size) - 1, group, index))
+        offset += size
+    wanted.sort()
+    out: list[list[float | None]] = [[None] * len(levels) for _ in group_sizes]
+    position = 0  # stream position of the current batch's first row
+    cursor = 0
+    for batch in batches:
+        end = position + len(batch)
+        while cursor < len(wanted) and wanted[cursor][0] < end:
+            at, group, index = wanted[cursor]
+            out[group][index] = batch[at - position][0]
+            cursor += 1
+        position = end
+    if position != offset:
+        raise RuntimeError(
+            f"sorted stream had {position} values where the group counts say {offset}"
+        )
+    return out

@@ -215,3 +215,33 @@ def test_same_numbers_on_sqlite_and_postgresql(
                 assert other[name] == pytest.approx(value, rel=1e-12), name
             else:
                 assert other[name] == value, (key, name)
+
+
+def test_streamed_sqlite_percentiles_equal_the_pure_sql_statement(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The job's streamed SQLite path and the single window-function query agree."""
+    import shutil
+
+    from sqlalchemy import text
+
+    from llmwatch.aggregation.queries import percentile_column_names, sqlite_window_sql
+
+    path = tmp_path / "w.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    requests, signals = generate_traffic(days=1, per_hour=80, seed=3)
+    insert_rows(engine, requests, signals)
+    rows = _aggregate(engine)
+    with engine.connect() as conn:
+        sql = conn.execute(
+            text(sqlite_window_sql()),
+            {"start": "2026-03-02 10:00:00.000000", "end": "2026-03-02 11:00:00.000000"},
+        ).mappings()
+        pure = {(r["feature_id"], r["model_id"]): r for r in sql}
+    engine.dispose()
+    assert set(pure) == set(rows)
+    names = [*percentile_column_names(), "request_count", "error_count", "input_tokens_sum"]
+    for key, row in pure.items():
+        for name in names:
+            assert rows[key][name] == row[name], (key, name)

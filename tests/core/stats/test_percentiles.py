@@ -6,7 +6,13 @@ import random
 import numpy as np
 import pytest
 
-from llmwatch.stats.percentiles import nearest_rank, nearest_rank_index, percentile, percentiles
+from llmwatch.stats.percentiles import (
+    grouped_nearest_ranks,
+    nearest_rank,
+    nearest_rank_index,
+    percentile,
+    percentiles,
+)
 
 
 def test_definition_on_a_textbook_example() -> None:
@@ -80,3 +86,24 @@ def test_rank_uses_the_double_product_like_postgresql() -> None:
 def test_levels_outside_zero_one_are_refused(p: float) -> None:
     with pytest.raises(ValueError, match="level"):
         percentile([1.0, 2.0], p)
+
+
+def _batched(values: list[float], size: int) -> list[list[tuple[float]]]:
+    rows = [(v,) for v in values]
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+@pytest.mark.parametrize("batch", [1, 3, 1000])
+def test_grouped_ranks_from_one_sorted_stream(batch: int) -> None:
+    rng = random.Random(4)
+    groups = [sorted(rng.choice([1.0, 2.0, 9.0]) for _ in range(n)) for n in (5, 0, 1, 2, 37)]
+    stream = [v for g in groups for v in g]
+    levels = [0.99, 0.5, 0.95]  # any order
+    got = grouped_nearest_ranks(_batched(stream, batch), [len(g) for g in groups], levels)
+    assert got == [[percentile(g, p) for p in levels] for g in groups]
+    assert got[1] == [None, None, None]
+
+
+def test_grouped_ranks_refuse_a_stream_that_disagrees_with_the_counts() -> None:
+    with pytest.raises(RuntimeError, match="sorted stream had 4 values"):
+        grouped_nearest_ranks(_batched([1.0, 2.0, 3.0, 4.0], 2), [3], [0.5])
