@@ -13,22 +13,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 from sqlalchemy import insert
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-from llmwatch.judge import job
-from llmwatch.settings import JudgeSettings, Settings
-from llmwatch.simulator import SimulatorServer
-from llmwatch.warehouse.engine import make_engine, upgrade
-from llmwatch.warehouse.models import Request
+from llmwatch.judge import job  # noqa: E402
+from llmwatch.settings import JudgeSettings, Settings  # noqa: E402
+from llmwatch.warehouse.engine import make_engine, upgrade  # noqa: E402
+from llmwatch.warehouse.models import Request  # noqa: E402
 
 JUDGE_MODEL = "gpt-4o-mini-2024-07-18"
 
@@ -54,6 +60,45 @@ def requests(n: int) -> list[dict]:
     ]
 
 
+SERVE = """
+import sys
+from llmwatch.simulator import SimulatorServer
+SimulatorServer(port=int(sys.argv[1]), latency_ms=float(sys.argv[2]),
+                judge_malformed_rate=0.0, judge_out_of_range_rate=0.0).serve_forever()
+"""
+
+
+@contextmanager
+def simulator(latency_ms: float) -> Iterator[tuple[str, int]]:
+    """The simulator in its own process, so its threads do not share our GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(latency_ms)], env=env)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the simulator did not start") from None
+                time.sleep(0.1)
+        yield base_url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1200)
@@ -61,12 +106,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=200.0)
     args = parser.parse_args()
 
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        SimulatorServer(
-            latency_ms=args.latency_ms, judge_malformed_rate=0.0, judge_out_of_range_rate=0.0
-        ) as sim,
-    ):
+    with tempfile.TemporaryDirectory() as tmp, simulator(args.latency_ms) as (sim_url, sim_pid):
         url = f"sqlite:///{Path(tmp) / 'warehouse.db'}"
         engine = make_engine(url)
         upgrade(engine)
@@ -74,7 +114,7 @@ def main() -> None:
             conn.execute(insert(Request.__table__), requests(args.n))
         settings = Settings(
             warehouse_url=url,
-            judge_base_url=sim.base_url,
+            judge_base_url=sim_url,
             judge_model=JUDGE_MODEL,
             judge_api_key=SecretStr("sk-bench"),
             judge=JudgeSettings(
@@ -87,9 +127,11 @@ def main() -> None:
         )
         setup = job.judge_setup(settings)
         selection = job.select(engine, setup, None, None)
+        sim_cpu, own_cpu = cpu_seconds(sim_pid), time.process_time()
         started = time.perf_counter()
         report = asyncio.run(job.judge(engine, setup, selection))
         elapsed = time.perf_counter() - started
+        sim_cpu, own_cpu = cpu_seconds(sim_pid) - sim_cpu, time.process_time() - own_cpu
         engine.dispose()
 
     done = report.judged_ok + report.failures
@@ -106,6 +148,14 @@ def main() -> None:
     print(f"  elapsed           {elapsed:.2f} s")
     print(f"  measured          {rate:8.1f} judgements/s")
     print(f"  bound (c / lat)   {bound:8.1f} judgements/s")
+    print(
+        f"  CPU per second    client {own_cpu / elapsed:.2f}, simulator {sim_cpu / elapsed:.2f} "
+        f"(of {os.cpu_count()} cores)"
+    )
+    print(
+        f"  load average      {Path('/proc/loadavg').read_text().split()[0]} "
+        "(other work on the machine lowers the ratio)"
+    )
     print(f"  ratio             {rate / bound:8.1%}   (target >= 85 %)")
 
 

@@ -41,6 +41,7 @@ from llmwatch.llm.errors import (
 )
 from llmwatch.llm.ratelimit import TokenBucket
 from llmwatch.llm.retry import FATAL_STATUS, RETRYABLE_STATUS, backoff_delay, parse_retry_after
+from llmwatch.llm.transport import ShardedTransport
 
 
 @dataclass(frozen=True)
@@ -178,10 +179,7 @@ class ChatClient:
         if self._http is None:
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.limits.timeout_s, connect=self.limits.connect_timeout_s),
-                limits=httpx.Limits(
-                    max_connections=self.limits.concurrency,
-                    max_keepalive_connections=self.limits.concurrency,
-                ),
+                transport=ShardedTransport(self.limits.concurrency),
             )
         return self
 

@@ -293,3 +293,19 @@ def test_backoff_ceiling_grows_then_caps() -> None:
     assert samples[0] <= 0.5
     assert 0.9 < samples[1] <= 1.0
     assert all(3.5 < s <= 4.0 for s in samples[3:])
+
+
+def test_many_connections_are_spread_over_small_pools(server: FaultServer) -> None:
+    server.default = Action(delay_s=0.1)
+    client = ChatClient(endpoint(server), Limits(concurrency=20))
+
+    async def go() -> int:
+        async with client:
+            transport = client._http._transport  # type: ignore[union-attr]
+            await asyncio.gather(*(client.chat(MESSAGES) for _ in range(60)))
+            return transport.shards
+
+    assert run(go()) == 3
+    # All 20 calls run at once although no single pool holds more than 7 connections.
+    assert server.max_in_flight == 20
+    assert client.stats.succeeded == 60
