@@ -130,7 +130,9 @@ def history_rows(window: datetime) -> list[dict[str, Any]]:
                         "cached_input_tokens_sum": 0, "cache_write_tokens_sum": 0,
                         "reasoning_tokens_sum": 0, "input_tokens_mean": 1025.0,
                         "output_tokens_mean": 405.0, "cost_total_usd": n * 0.005,
-                        "cost_mean_usd": rng.uniform(0.0049, 0.0051), "unpriced_count": 0,
+                        "total_tokens_p50": float(rng.randint(1400, 1450)),
+                        "cost_mean_usd": rng.uniform(0.0049, 0.0051),
+                        "cost_p50_usd": rng.uniform(0.0049, 0.0051), "unpriced_count": 0,
                         "explicit_feedback_count": 0, "explicit_positive_rate": None,
                         "explicit_feedback_coverage": 0.0, "correction_rate": 0.0,
                         "follow_up_rate": 0.0, "retry_rate": 0.0, "abandonment_rate": 0.0,
@@ -254,7 +256,7 @@ def case_job_sql(url: str, backend: str) -> tuple[float, int, float]:
     base = maxrss_mib()
     started = time.perf_counter()
     rows = conn.execute(sqlite_summary_sql(), params).fetchall()
-    for column, _levels in PERCENTILE_COLUMNS:
+    for column in PERCENTILE_COLUMNS:
         cur = conn.execute(sqlite_sorted_values_sql(column), params)
         while cur.fetchmany(50_000):
             pass

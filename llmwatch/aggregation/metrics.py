@@ -133,12 +133,10 @@ def operational_rows(conn: Connection, window_start: datetime, window_end: datet
 def _postgresql_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
     params = {"start": window_start, "end": window_end}
     rows = [dict(r) for r in conn.execute(bound(postgresql_operational_sql()), params).mappings()]
-    names = iter(percentile_column_names())
-    for column, levels in PERCENTILE_COLUMNS:
-        level_names = [next(names) for _ in levels]
+    for column in PERCENTILE_COLUMNS:
         for row in rows:
-            values = row.pop(f"{column}_percentiles") or [None] * len(levels)
-            row.update(zip(level_names, values, strict=True))
+            values = row.pop(f"{column.key}_percentiles") or [None] * len(column.levels)
+            row.update(zip(column.names(), values, strict=True))
     return rows
 
 
@@ -160,22 +158,20 @@ def _sqlite_rows(conn: Connection, window_start: datetime, window_end: datetime)
         "start": sqlite_timestamp_text(window_start),
         "end": sqlite_timestamp_text(window_end),
     }
-    names = iter(percentile_column_names())
-    for column, levels in PERCENTILE_COLUMNS:
-        level_names = [next(names) for _ in levels]
+    for column in PERCENTILE_COLUMNS:
         cursor = raw.cursor()
         try:
             # The raw cursor skips SQLAlchemy's per-row Row objects on this hot path.
             cursor.execute(sqlite_sorted_values_sql(column), text_params)
             picked = grouped_nearest_ranks(
                 _batches(cursor),
-                [row.pop(f"{column}_rows") for row in rows],
-                levels,
+                [row.pop(f"{column.key}_rows") for row in rows],
+                column.levels,
             )
         finally:
             cursor.close()
         for row, values in zip(rows, picked, strict=True):
-            row.update(zip(level_names, values, strict=True))
+            row.update(zip(column.names(), values, strict=True))
     return rows
 
 

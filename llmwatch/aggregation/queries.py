@@ -24,14 +24,33 @@ NULLs ignored):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import TextClause, bindparam, text
 
 from llmwatch.warehouse.types import UTCDateTime
 
-LATENCY_LEVELS = (0.5, 0.95, 0.99)
-TTFT_LEVELS = (0.5, 0.95)
-PERCENTILE_COLUMNS = (("latency_ms", LATENCY_LEVELS), ("ttft_ms", TTFT_LEVELS))
+
+@dataclass(frozen=True)
+class PercentileColumn:
+    """Percentiles of one SQL expression; columns are named ``{key}_p{NN}{suffix}``."""
+
+    key: str
+    expression: str
+    levels: tuple[float, ...]
+    suffix: str = ""
+
+    def names(self) -> list[str]:
+        return [f"{self.key}_p{round(p * 100):d}{self.suffix}" for p in self.levels]
+
+
+PERCENTILE_COLUMNS = (
+    PercentileColumn("latency", "latency_ms", (0.5, 0.95, 0.99), "_ms"),
+    PercentileColumn("ttft", "ttft_ms", (0.5, 0.95), "_ms"),
+    # Medians per request for the spike rules: one very long session moves a mean, not these.
+    PercentileColumn("total_tokens", "input_tokens + output_tokens", (0.5,)),
+    PercentileColumn("cost", "cost_usd", (0.5,), "_usd"),
+)
 # finish_reason values that mean the model (or the provider's filter) declined to answer.
 REFUSAL_REASONS = ("refusal", "content_filter")
 
@@ -58,12 +77,8 @@ def _level(p: float) -> str:
     return repr(float(p))
 
 
-def _name(column: str, p: float) -> str:
-    return f"{column.removesuffix('_ms')}_p{round(p * 100):d}_ms"
-
-
 def percentile_column_names() -> list[str]:
-    return [_name(column, p) for column, levels in PERCENTILE_COLUMNS for p in levels]
+    return [name for column in PERCENTILE_COLUMNS for name in column.names()]
 
 
 def postgresql_operational_sql() -> str:
@@ -73,8 +88,9 @@ def postgresql_operational_sql() -> str:
         return "ARRAY[" + ", ".join(_level(p) for p in values) + "]::float8[]"
 
     percentiles = ",\n    ".join(
-        f"percentile_disc({levels(lv)}) WITHIN GROUP (ORDER BY {column}) AS {column}_percentiles"
-        for column, lv in PERCENTILE_COLUMNS
+        f"percentile_disc({levels(c.levels)}) WITHIN GROUP (ORDER BY {c.expression})"
+        f" AS {c.key}_percentiles"
+        for c in PERCENTILE_COLUMNS
     )
     return f"""
 SELECT feature_id, model_id,{_COMMON_AGGREGATES},
@@ -88,7 +104,7 @@ ORDER BY feature_id, model_id
 
 def sqlite_summary_sql() -> str:
     """Counts and sums per group, and each percentile column's non-NULL count."""
-    counts = ",\n    ".join(f"COUNT({column}) AS {column}_rows" for column, _ in PERCENTILE_COLUMNS)
+    counts = ",\n    ".join(f"COUNT({c.expression}) AS {c.key}_rows" for c in PERCENTILE_COLUMNS)
     return f"""
 SELECT feature_id, model_id,{_COMMON_AGGREGATES},
     {counts}
@@ -99,35 +115,36 @@ ORDER BY feature_id, model_id
 """
 
 
-def sqlite_sorted_values_sql(column: str) -> str:
+def sqlite_sorted_values_sql(column: PercentileColumn) -> str:
     """The window's non-NULL values of ``column``, sorted by group (in the summary's
     order) and value."""
-    if column not in dict(PERCENTILE_COLUMNS):
-        raise ValueError(f"not a percentile column: {column!r}")
+    value = column.expression
     return f"""
-SELECT {column}
+SELECT {value}
 FROM requests
-WHERE {_WINDOW_FILTER} AND {column} IS NOT NULL
-ORDER BY feature_id, model_id, {column}
+WHERE {_WINDOW_FILTER} AND ({value}) IS NOT NULL
+ORDER BY feature_id, model_id, {value}
 """
 
 
 def sqlite_window_sql() -> str:
     """The whole SQLite aggregation as one pure-SQL statement (reference; see above)."""
     picks = [
-        f"MIN(CASE WHEN {col} IS NOT NULL AND {col}_rank >= {_level(p)} * {col}_rows"
-        f" THEN {col} END) AS {_name(col, p)}"
-        for col, levels in PERCENTILE_COLUMNS
-        for p in levels
+        f"MIN(CASE WHEN {c.key}_value IS NOT NULL AND {c.key}_rank >= {_level(p)} * {c.key}_rows"
+        f" THEN {c.key}_value END) AS {name}"
+        for c in PERCENTILE_COLUMNS
+        for p, name in zip(c.levels, c.names(), strict=True)
     ]
+    values = ",\n        ".join(f"{c.expression} AS {c.key}_value" for c in PERCENTILE_COLUMNS)
     ranks = ",\n        ".join(
-        f"ROW_NUMBER() OVER by_{col} AS {col}_rank, COUNT({col}) OVER by_{col} AS {col}_rows"
-        for col, _ in PERCENTILE_COLUMNS
+        f"ROW_NUMBER() OVER by_{c.key} AS {c.key}_rank,"
+        f" COUNT({c.expression}) OVER by_{c.key} AS {c.key}_rows"
+        for c in PERCENTILE_COLUMNS
     )
     windows = ",\n        ".join(
-        f"by_{col} AS (PARTITION BY feature_id, model_id ORDER BY {col} NULLS LAST"
+        f"by_{c.key} AS (PARTITION BY feature_id, model_id ORDER BY {c.expression} NULLS LAST"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-        for col, _ in PERCENTILE_COLUMNS
+        for c in PERCENTILE_COLUMNS
     )
     pick_columns = ",\n    ".join(picks)
     return f"""
@@ -135,6 +152,7 @@ WITH ranked AS (
     SELECT feature_id, model_id, latency_ms, ttft_ms, error, finish_reason,
         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,
         reasoning_tokens, cost_usd,
+        {values},
         {ranks}
     FROM requests
     WHERE {_WINDOW_FILTER}

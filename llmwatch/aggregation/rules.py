@@ -9,8 +9,12 @@ would have, and re-running a window only meets the cool-down of ``record_alerts`
   feature x model: one slow hour does not page, a sustained breach does.
 * ``cost_anomaly`` (budget): the hour's spend over the hourly budget, in total and per
   feature. Unpriced requests make the total a lower bound, which the message says.
-* ``token_spike`` / ``cost_anomaly`` (baseline): tokens per request, or cost per priced
-  request, far above the same feature x model's trailing windows. The baseline is the
+* ``token_spike`` / ``cost_anomaly`` (baseline): the window's median tokens per request
+  (input + output), or median cost per priced request, far above the same feature x
+  model's trailing windows. Medians, not means, because one very long session (a
+  twenty-turn chat dragging its context along) lifts an hour's mean of a small series
+  1.8x in the simulator's clean traffic, while a real spike moves the bulk of requests;
+  the budget rule still watches total spend. The baseline is the
   median and the MAD (scaled by 1.4826 to estimate a standard deviation under
   normality) of the trailing windows, which one noisy hour cannot move; the value must
   exceed ``robust_z`` robust standard deviations *and* ``min_ratio`` times the median
@@ -67,10 +71,6 @@ def robust_baseline(values: Sequence[float]) -> RobustBaseline:
     median = statistics.median(values)
     mad = statistics.median(abs(v - median) for v in values)
     return RobustBaseline(median=median, mad=mad, n=len(values))
-
-
-def tokens_per_request(row: Row) -> float:
-    return (row["input_tokens_sum"] + row["output_tokens_sum"]) / row["request_count"]
 
 
 def evaluate_window(
@@ -139,10 +139,10 @@ def baseline_alerts(row: Row, history: list[Row], settings: CostSettings) -> lis
     if row["request_count"] < settings.anomaly_min_requests:
         return []
     checks = [
-        ("token_spike", "tokens_per_request", tokens_per_request(row),
-         [tokens_per_request(h) for h in history]),
-        ("cost_anomaly", "cost_per_request_usd", row["cost_mean_usd"],
-         [h["cost_mean_usd"] for h in history if h["cost_mean_usd"] is not None]),
+        ("token_spike", "total_tokens_p50", row["total_tokens_p50"],
+         [h["total_tokens_p50"] for h in history]),
+        ("cost_anomaly", "cost_p50_usd", row["cost_p50_usd"],
+         [h["cost_p50_usd"] for h in history if h["cost_p50_usd"] is not None]),
     ]  # fmt: skip
     out = []
     for kind, metric, value, past in checks:
@@ -272,8 +272,7 @@ def _history(
 ) -> dict[tuple[str, str], list[Row]]:
     since = window_start - timedelta(hours=settings.baseline_hours)
     columns = (
-        "feature_id", "model_id", "request_count", "input_tokens_sum",
-        "output_tokens_sum", "cost_mean_usd",
+        "feature_id", "model_id", "request_count", "total_tokens_p50", "cost_p50_usd",
     )  # fmt: skip
     out: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in read_windows(conn, since, window_start, columns):
@@ -296,5 +295,4 @@ __all__ = [
     "robust_baseline",
     "slo_alerts",
     "survivorship_alerts",
-    "tokens_per_request",
 ]

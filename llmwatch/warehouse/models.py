@@ -171,9 +171,12 @@ class WindowMetrics(Base):
     cache_write_tokens_sum: Mapped[int] = mapped_column(BigInteger)
     input_tokens_mean: Mapped[float] = mapped_column(Float)
     output_tokens_mean: Mapped[float] = mapped_column(Float)
-    # Sums and means over priced requests only; NULL when no request had a price.
+    # Median of input + output tokens per request.
+    total_tokens_p50: Mapped[float] = mapped_column(Float)
+    # Sums, means and medians over priced requests only; NULL when no request had a price.
     cost_total_usd: Mapped[float | None] = mapped_column(Float)
     cost_mean_usd: Mapped[float | None] = mapped_column(Float)
+    cost_p50_usd: Mapped[float | None] = mapped_column(Float)
     unpriced_count: Mapped[int] = mapped_column(Integer)
     # Requests with a thumbs up or down; the positive rate is NULL when there are none.
     explicit_feedback_count: Mapped[int] = mapped_column(Integer)

@@ -54,6 +54,10 @@ def reference_window(
             "cache_write_tokens_sum": sum(r["cache_write_tokens"] for r in rows),
             "reasoning_tokens_sum": sum(r["reasoning_tokens"] for r in rows),
             "input_tokens_mean": sum(r["input_tokens"] for r in rows) / n,
+            "total_tokens_p50": percentile(
+                [r["input_tokens"] + r["output_tokens"] for r in rows], 0.5
+            ),
+            "cost_p50_usd": percentile(priced, 0.5),
             "output_tokens_mean": sum(r["output_tokens"] for r in rows) / n,
             "cost_total_usd": sum(priced) if priced else None,
             "cost_mean_usd": sum(priced) / len(priced) if priced else None,

@@ -42,7 +42,7 @@ def test_injected_incidents_alert_in_their_window_for_their_series(engine: Engin
     spike_start = SPIKE[2][0].isoformat()
     expected = [
         # the spike is caught in its first hour, on tokens and on cost per request
-        ("cost_anomaly", "cost_per_request_usd", SPIKE[0], SPIKE[1], spike_start),
+        ("cost_anomaly", "cost_p50_usd", SPIKE[0], SPIKE[1], spike_start),
         # the SLO pages on the second slow hour, once (cool-down), p99 only (TTFT was fine)
         ("slo_breach", "latency_p99_ms", SLOW[0], SLOW[1], SLOW[2][1].isoformat()),
         (
@@ -52,7 +52,7 @@ def test_injected_incidents_alert_in_their_window_for_their_series(engine: Engin
             UNHAPPY[1],
             UNHAPPY[2][0].isoformat(),
         ),
-        ("token_spike", "tokens_per_request", SPIKE[0], SPIKE[1], spike_start),
+        ("token_spike", "total_tokens_p50", SPIKE[0], SPIKE[1], spike_start),
     ]
     assert got == expected
 

@@ -28,10 +28,9 @@ def row(window: int = 0, **values: Any) -> dict[str, Any]:
         "latency_p99_ms": 1000.0,
         "ttft_p95_ms": 200.0,
         "error_rate": 0.0,
-        "input_tokens_sum": 50_000,
-        "output_tokens_sum": 20_000,
+        "total_tokens_p50": 700.0,
         "cost_total_usd": 1.0,
-        "cost_mean_usd": 0.01,
+        "cost_p50_usd": 0.01,
         "unpriced_count": 0,
         "survivorship_bias": False,
         "abandonment_rate": 0.05,
@@ -72,22 +71,19 @@ def test_unknown_slo_override_metric_is_refused() -> None:
 
 
 def _history(values: list[float]) -> list[dict[str, Any]]:
-    return [
-        row(-i - 1, input_tokens_sum=int(v * 100), output_tokens_sum=0)
-        for i, v in enumerate(values)
-    ]
+    return [row(-i - 1, total_tokens_p50=v) for i, v in enumerate(values)]
 
 
 def test_token_spike_against_a_robust_baseline() -> None:
     cfg = CostSettings(min_history=12)
     history = _history([700 + (i % 5) * 10 for i in range(24)])
-    assert baseline_alerts(row(input_tokens_sum=72_000, output_tokens_sum=0), history, cfg) == []
+    assert baseline_alerts(row(total_tokens_p50=720.0), history, cfg) == []
     [spike] = [
         a
-        for a in baseline_alerts(row(input_tokens_sum=200_000, output_tokens_sum=0), history, cfg)
+        for a in baseline_alerts(row(total_tokens_p50=2000.0), history, cfg)
         if a.kind == "token_spike"
     ]
-    assert spike.metric == "tokens_per_request"
+    assert spike.metric == "total_tokens_p50"
     assert spike.value == 2000.0
     assert spike.details["baseline_median"] == 720.0
 
@@ -96,34 +92,30 @@ def test_one_noisy_hour_in_the_history_does_not_move_the_baseline() -> None:
     cfg = CostSettings()
     values = [700.0] * 23 + [50_000.0]
     assert robust_baseline(values).median == 700.0
-    alerts = baseline_alerts(
-        row(input_tokens_sum=200_000, output_tokens_sum=0), _history(values), cfg
-    )
+    alerts = baseline_alerts(row(total_tokens_p50=2000.0), _history(values), cfg)
     assert any(a.kind == "token_spike" for a in alerts)
 
 
 def test_no_baseline_alert_without_enough_history() -> None:
     cfg = CostSettings(min_history=12)
     history = _history([700.0] * 11)
-    assert baseline_alerts(row(input_tokens_sum=900_000, output_tokens_sum=0), history, cfg) == []
+    assert baseline_alerts(row(total_tokens_p50=9000.0), history, cfg) == []
 
 
 def test_flat_history_needs_the_minimum_ratio() -> None:
     cfg = CostSettings(min_ratio=1.5)
     history = _history([700.0] * 24)  # MAD = 0
-    assert baseline_alerts(row(input_tokens_sum=100_000, output_tokens_sum=0), history, cfg) == []
+    assert baseline_alerts(row(total_tokens_p50=1000.0), history, cfg) == []
 
 
 def test_cost_per_request_anomaly_ignores_unpriced_windows() -> None:
     cfg = CostSettings()
-    history = [row(-i - 1, cost_mean_usd=0.01 + (i % 3) * 0.0005) for i in range(20)]
-    history += [row(-30, cost_mean_usd=None)]
+    history = [row(-i - 1, cost_p50_usd=0.01 + (i % 3) * 0.0005) for i in range(20)]
+    history += [row(-30, cost_p50_usd=None)]
     [alert] = [
-        a
-        for a in baseline_alerts(row(cost_mean_usd=0.05), history, cfg)
-        if a.kind == "cost_anomaly"
+        a for a in baseline_alerts(row(cost_p50_usd=0.05), history, cfg) if a.kind == "cost_anomaly"
     ]
-    assert alert.metric == "cost_per_request_usd"
+    assert alert.metric == "cost_p50_usd"
     assert alert.details["baseline_windows"] == 20
 
 
