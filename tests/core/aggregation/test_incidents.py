@@ -1,4 +1,7 @@
-"""A week of generated traffic, back-filled window by window like the schedule would."""
+"""A week of synthetic traffic, back-filled window by window like the schedule would.
+
+The clean-week check runs on the simulator's traffic (test_simulated_traffic.py).
+"""
 
 from __future__ import annotations
 
@@ -55,9 +58,3 @@ def test_injected_incidents_alert_in_their_window_for_their_series(engine: Engin
         ("token_spike", "total_tokens_p50", SPIKE[0], SPIKE[1], spike_start),
     ]
     assert got == expected
-
-
-def test_a_clean_week_raises_no_alert(engine: Engine) -> None:
-    requests, signals = generate_traffic(DAYS, seed=21)
-    insert_rows(engine, requests, signals)
-    assert _back_fill(engine, CostSettings(hourly_budget_usd=50.0)) == []
