@@ -12,11 +12,12 @@ Nested sections are overridden from the environment with a double underscore, e.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -160,6 +161,77 @@ class JudgeSettings(BaseModel):
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
 
 
+class DriftSettings(BaseModel):
+    """Daily Evidently drift report (SPEC 4.6)."""
+
+    # Reference = the trailing days before the report day, unless a baseline is pinned.
+    reference_days: int = Field(default=7, ge=1)
+    # A pinned baseline period [baseline_start, baseline_end) (UTC) wins over reference_days.
+    baseline_start: datetime | None = None
+    baseline_end: datetime | None = None
+    # Each side is a simple random sample of at most this many requests (seeded, so a
+    # re-run of the same day gives the same report).
+    sample_size: int = Field(default=20_000, ge=100)
+    sample_seed: int = 0
+    # input_drift fires when the share of drifted columns reaches this.
+    drift_share: float = Field(default=0.25, gt=0, le=1)
+    # Judge scores join the frame only when both sides have this many.
+    min_judged: int = Field(default=30, ge=1)
+    # An OpenAI-compatible /v1/embeddings endpoint; when set, prompts are embedded and the
+    # distance to the reference centroid becomes a drift column.
+    embedding_base_url: str | None = None
+    embedding_model: str = "text-embedding-3-small"
+    embedding_api_key_env: str | None = None
+    # At most this many prompts per side are embedded.
+    embedding_sample_size: int = Field(default=2_000, ge=10)
+    alert_cooldown_hours: float = Field(default=20.0, ge=0)
+
+    @model_validator(mode="after")
+    def _baseline_pair(self) -> DriftSettings:
+        if (self.baseline_start is None) != (self.baseline_end is None):
+            raise ValueError("drift baseline needs both baseline_start and baseline_end")
+        if self.baseline_start is not None and self.baseline_end is not None:
+            if self.baseline_start.tzinfo is None or self.baseline_end.tzinfo is None:
+                raise ValueError("drift baseline_start/baseline_end need a UTC offset")
+            if self.baseline_end <= self.baseline_start:
+                raise ValueError("drift baseline_end must be after baseline_start")
+        return self
+
+
+class EvalSettings(BaseModel):
+    """Golden-set runs, canary probes and the upgrade gate (SPEC 4.4, 4.5)."""
+
+    # None: the shipped llmwatch/evals/data/golden_v1.jsonl and probes_v1.toml.
+    golden_dataset: Path | None = None
+    probes: Path | None = None
+    # Repetitions of each probe (overrides the probe file's default).
+    probe_repeats: int | None = Field(default=None, ge=1)
+    # Defaults for every target call; a target's own params win.
+    temperature: float = 0.0
+    max_tokens: int = Field(default=512, ge=1)
+    # The target endpoint: concurrency bound, request rate, retries, timeouts, breaker.
+    concurrency: int = Field(default=8, ge=1)
+    requests_per_second: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=4, ge=0)
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    max_retry_after_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    breaker_failures: int = Field(default=10, ge=1)
+    # Regression test: one-sided p below alpha AND a drop of at least the minimum effect.
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    min_effect: float = Field(default=0.10, ge=0, le=1)
+    canary_min_effect: float = Field(default=0.34, ge=0, le=1)
+    # Intents with fewer answered examples (on either side) are not tested.
+    min_n: int = Field(default=10, ge=1)
+    # A run with a larger share of errors is stored as 'incomplete' and never compared.
+    max_error_share: float = Field(default=0.2, ge=0, le=1)
+    # Judge-against-reference: mean score (1-5) needed to pass, unless the example says.
+    judge_min_score: float = Field(default=4.0, ge=1, le=5)
+    alert_cooldown_hours: float = Field(default=6.0, ge=0)
+
+
 class Target(BaseModel):
     """A pinned model that canary and golden runs call (SPEC 3.6)."""
 
@@ -193,6 +265,8 @@ class Settings(BaseSettings):
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     targets: dict[str, Target] = Field(default_factory=dict)
     cost: CostSettings = Field(default_factory=CostSettings)
+    evals: EvalSettings = Field(default_factory=EvalSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
 
     @field_validator("warehouse_url")
     @classmethod
