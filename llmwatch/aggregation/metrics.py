@@ -131,6 +131,10 @@ def operational_rows(conn: Connection, window_start: datetime, window_end: datet
 
 
 def _postgresql_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
+    if not conn.in_transaction():
+        # One snapshot for this and the signals statement (READ COMMITTED would give each
+        # statement its own); must be the transaction's first statement.
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     params = {"start": window_start, "end": window_end}
     rows = [dict(r) for r in conn.execute(bound(postgresql_operational_sql()), params).mappings()]
     for column in PERCENTILE_COLUMNS:
