@@ -8,11 +8,12 @@ scores exactly what the scenario says (lower in a quality regression, for instan
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+import orjson
 
-from llmwatch.simulator.scenario import Scenario
 from llmwatch.simulator.traffic import ERROR, REFUSAL, Traffic
 from llmwatch.simulator.vocabulary import (
     ALL_TOPICS,
@@ -48,7 +49,22 @@ EXTRACTION_INSTRUCTION = (
 TextColumns = dict[str, list[str | None]]
 
 
-def compose_texts(traffic: Traffic, rng: np.random.Generator, scenario: Scenario) -> TextColumns:
+@dataclass(frozen=True)
+class TextPlan:
+    """Every random choice behind the texts, drawn up front as columns.
+
+    Texts are then composed per slice while writing (``compose_rows``), so a million
+    records never hold a million prompts and answers in memory at once, and the texts do
+    not depend on how the records are batched.
+    """
+
+    classes: np.ndarray  # (n, MAX_SENTENCES) sentence classes
+    picks: np.ndarray  # (n, MAX_SENTENCES) which variant of each sentence
+    sentences: np.ndarray  # (n,) answer length in sentences
+    answer_topic: np.ndarray  # (n,) the topic the answer talks about
+
+
+def plan_texts(traffic: Traffic, rng: np.random.Generator) -> TextPlan:
     c = traffic.columns
     n = len(traffic)
     sentence_u = rng.random((n, MAX_SENTENCES), dtype=np.float32)
@@ -58,11 +74,20 @@ def compose_texts(traffic: Traffic, rng: np.random.Generator, scenario: Scenario
         FABRICATED,
         np.where(sentence_u < hallucination + c["quality"][:, None], GROUNDED, VAGUE),
     ).astype(np.int8)
-    picks = rng.integers(0, 1 << 30, size=(n, MAX_SENTENCES))
-    n_sentences = np.clip(np.rint(c["output_tokens"] / TOKENS_PER_SENTENCE), 1, MAX_SENTENCES)
-    answer_topic = _answer_topics(traffic, rng)
+    return TextPlan(
+        classes=classes,
+        picks=rng.integers(0, 1 << 30, size=(n, MAX_SENTENCES), dtype=np.int32),
+        sentences=np.clip(
+            np.rint(c["output_tokens"] / TOKENS_PER_SENTENCE), 1, MAX_SENTENCES
+        ).astype(np.int8),
+        answer_topic=_answer_topics(traffic, rng),
+    )
 
-    feature_of = [traffic.feature_names[i] for i in range(len(traffic.feature_names))]
+
+def compose_rows(traffic: Traffic, plan: TextPlan, lo: int, hi: int) -> TextColumns:
+    """Input, output, context and retrieved doc ids of records ``lo:hi``."""
+    c = traffic.columns
+    feature_of = traffic.feature_names
     segment_of = traffic.segment_names
     answers = tables().answers
     questions = tables().questions
@@ -71,16 +96,16 @@ def compose_texts(traffic: Traffic, rng: np.random.Generator, scenario: Scenario
     contexts: list[str | None] = []
     doc_ids: list[str | None] = []
     rows = zip(
-        c["feature"].tolist(),
-        c["segment"].tolist(),
-        c["topic"].tolist(),
-        answer_topic.tolist(),
-        c["turn"].tolist(),
-        c["finish"].tolist(),
-        c["context_relevant"].tolist(),
-        n_sentences.astype(np.int64).tolist(),
-        classes.tolist(),
-        picks.tolist(),
+        c["feature"][lo:hi].tolist(),
+        c["segment"][lo:hi].tolist(),
+        c["topic"][lo:hi].tolist(),
+        plan.answer_topic[lo:hi].tolist(),
+        c["turn"][lo:hi].tolist(),
+        c["finish"][lo:hi].tolist(),
+        c["context_relevant"][lo:hi].tolist(),
+        plan.sentences[lo:hi].tolist(),
+        plan.classes[lo:hi].tolist(),
+        plan.picks[lo:hi].tolist(),
         strict=True,
     )
     for (
@@ -99,19 +124,20 @@ def compose_texts(traffic: Traffic, rng: np.random.Generator, scenario: Scenario
         segment = segment_of[segment_code]
         context: str | None = None
         docs: str | None = None
+        truth: dict[str, object] = {}
         if feature == "extraction":
-            document, truth = extraction_document(topic, pick[0])
+            document, truth = _document(topic, pick[0] % DOCUMENT_VARIANTS)
             prompt = EXTRACTION_INSTRUCTION + document
         elif feature == "rag_qa":
-            style = SHIFT_SEGMENT if segment == SHIFT_SEGMENT else "rag"
-            prompt = questions[style][topic][pick[0] % len(questions[style][topic])]
-            context, ids = compose_context(topic, relevant, pick[1])
-            docs = ",".join(ids)
+            options = questions[SHIFT_SEGMENT if segment == SHIFT_SEGMENT else "rag"][topic]
+            prompt = options[pick[0] % len(options)]
+            context, docs = _context(topic, relevant, pick[1] % CONTEXT_VARIANTS)
         else:
             options = questions[segment][topic]
             prompt = options[pick[0] % len(options)]
             if turn:
                 prompt = FOLLOW_UP_PREFIXES[pick[2] % len(FOLLOW_UP_PREFIXES)] + prompt
+        output: str | None
         if finish == ERROR:
             output = None
         elif finish == REFUSAL:
@@ -119,8 +145,13 @@ def compose_texts(traffic: Traffic, rng: np.random.Generator, scenario: Scenario
         elif feature == "extraction":
             output = _extraction_answer(truth, cls, pick)
         else:
-            table = answers
-            output = " ".join(_choose(table[cls[k]][a_topic], pick[k]) for k in range(count))
+            pools = (answers[0][a_topic], answers[1][a_topic], answers[2][a_topic])
+            output = " ".join(
+                [
+                    pools[k][p % len(pools[k])]
+                    for k, p in zip(cls[:count], pick[:count], strict=True)
+                ]
+            )
         inputs.append(prompt)
         outputs.append(output)
         contexts.append(context)
@@ -128,8 +159,20 @@ def compose_texts(traffic: Traffic, rng: np.random.Generator, scenario: Scenario
     return {"input": inputs, "output": outputs, "context": contexts, "doc_ids": doc_ids}
 
 
-def _choose(options: tuple[str, ...], pick: int) -> str:
-    return options[pick % len(options)]
+# Variants per topic of retrieved contexts and extraction documents, built once and cached.
+CONTEXT_VARIANTS = 64
+DOCUMENT_VARIANTS = 4096
+
+
+@lru_cache(maxsize=8192)
+def _context(topic: int, relevant: bool, variant: int) -> tuple[str, str]:
+    text, ids = compose_context(topic, relevant, variant)
+    return text, ",".join(ids)
+
+
+@lru_cache(maxsize=32768)
+def _document(topic: int, variant: int) -> tuple[str, dict[str, object]]:
+    return extraction_document(topic, variant)
 
 
 def _answer_topics(traffic: Traffic, rng: np.random.Generator) -> np.ndarray:
@@ -160,7 +203,7 @@ def _extraction_answer(truth: dict[str, object], classes: list[int], pick: list[
             answer[name] = _fabricate(value, pick[k])
         else:
             answer[name] = value
-    return json.dumps(answer)
+    return orjson.dumps(answer).decode()
 
 
 def _fabricate(value: object, pick: int) -> object:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from llmwatch.simulator.features import DEFAULT_FEATURES, SEGMENT_MIX, FeaturePr
 from llmwatch.simulator.load import session_start_times
 from llmwatch.simulator.scenario import Incident, Scenario, as_utc
 from llmwatch.simulator.vocabulary import FEATURE_TOPICS, SHIFT_SEGMENT, TOPIC_INDEX
+
+if TYPE_CHECKING:
+    from llmwatch.simulator.text import TextPlan
 
 STOP, LENGTH, REFUSAL, ERROR = 0, 1, 2, 3
 # What a failed call leaves in the log, by kind; bursts are server-side failures.
@@ -55,7 +59,8 @@ class Traffic:
     version_names: list[str]
     fingerprints: list[str]
     columns: dict[str, np.ndarray]
-    texts: dict[str, list[str | None]] | None = None
+    # Present when the records carry texts; see text.py.
+    text_plan: TextPlan | None = None
     signals: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -93,7 +98,7 @@ def generate_traffic(
 ) -> Traffic:
     """Draw ``days`` of traffic from ``start`` (defaults: the scenario's)."""
     from llmwatch.simulator.signals import draw_signals
-    from llmwatch.simulator.text import compose_texts
+    from llmwatch.simulator.text import plan_texts
 
     scenario = resolve_scenario(scenario, start)
     days = scenario.days if days is None else days
@@ -108,8 +113,7 @@ def generate_traffic(
     traffic = builder.traffic(seed)
     draw_signals(traffic, rng, scenario)
     if include_text:
-        with gc_paused():
-            traffic.texts = compose_texts(traffic, rng, scenario)
+        traffic.text_plan = plan_texts(traffic, rng)
     return traffic
 
 

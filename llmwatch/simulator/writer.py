@@ -7,14 +7,13 @@ TTFT for non-streaming calls, no cost for most records so that ingestion prices 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import numpy as np
 import orjson
@@ -22,6 +21,7 @@ import orjson
 from llmwatch.simulator.features import DEFAULT_FEATURES
 from llmwatch.simulator.scenario import Scenario
 from llmwatch.simulator.signals import SIGNAL_TYPES
+from llmwatch.simulator.text import compose_rows
 from llmwatch.simulator.traffic import (
     ERROR,
     ERROR_MESSAGES,
@@ -51,7 +51,7 @@ def iter_records(traffic: Traffic, lo: int = 0, hi: int | None = None) -> Iterat
     c = traffic.columns
     sl = slice(lo, hi)
     timestamps = _iso(c["timestamp_ms"][sl])
-    texts = traffic.texts
+    texts = None if traffic.text_plan is None else compose_rows(traffic, traffic.text_plan, lo, hi)
     columns = zip(
         range(lo, hi),
         timestamps,
@@ -120,14 +120,14 @@ def iter_records(traffic: Traffic, lo: int = 0, hi: int | None = None) -> Iterat
             record["error"] = ERROR_MESSAGES[error_kind]
         metadata: dict[str, Any] = {"system_fingerprint": fingerprints[version]}
         if texts is not None:
-            record["input"] = texts["input"][i]
-            output = texts["output"][i]
+            record["input"] = texts["input"][i - lo]
+            output = texts["output"][i - lo]
             if output is not None:
                 record["output"] = output
-            context = texts["context"][i]
+            context = texts["context"][i - lo]
             if context is not None:
                 record["context"] = context
-                doc_ids = texts["doc_ids"][i]
+                doc_ids = texts["doc_ids"][i - lo]
                 metadata["retrieved_doc_ids"] = doc_ids.split(",") if doc_ids else []
         record["metadata"] = metadata
         yield record
@@ -182,26 +182,32 @@ def _write(traffic: Traffic, out: Path, compress: bool) -> GenerationSummary:
         if hi <= lo:
             continue
         path = out / f"requests-{day}{suffix}"
-        with _open(path, compress) as handle:
+        with _open(path, compress) as requests_file:
+            # Line by line into the buffered file: orjson's result objects are over-allocated,
+            # so collecting a batch of them first costs kilobytes per record.
+            write = requests_file.write
             for batch_lo in range(int(lo), int(hi), _BATCH):
-                batch_hi = min(int(hi), batch_lo + _BATCH)
-                handle.write(
-                    b"".join(
-                        orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE)
-                        for r in iter_records(traffic, batch_lo, batch_hi)
-                    )
-                )
+                for record in iter_records(traffic, batch_lo, min(int(hi), batch_lo + _BATCH)):
+                    write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         summary.request_files.append(path)
-    signal_lines: dict[str, list[bytes]] = {}
-    for signal in iter_signals(traffic):
-        line = orjson.dumps(signal, option=orjson.OPT_APPEND_NEWLINE)
-        signal_lines.setdefault(signal["timestamp"][:10], []).append(line)
-        summary.signals += 1
-    for day, lines in sorted(signal_lines.items()):
-        path = out / f"signals-{day}{suffix}"
-        with _open(path, compress) as handle:
-            handle.write(b"".join(lines))
-        summary.signal_files.append(path)
+    # Signals come sorted by time, so each day's file is written in one go.
+    handle: IO[bytes] | None = None
+    current_day = ""
+    try:
+        for signal in iter_signals(traffic):
+            signal_day = signal["timestamp"][:10]
+            if handle is None or signal_day != current_day:
+                if handle is not None:
+                    handle.close()
+                current_day = signal_day
+                path = out / f"signals-{signal_day}{suffix}"
+                handle = _open(path, compress)
+                summary.signal_files.append(path)
+            handle.write(orjson.dumps(signal, option=orjson.OPT_APPEND_NEWLINE))
+            summary.signals += 1
+    finally:
+        if handle is not None:
+            handle.close()
     summary.ground_truth_file = out / "ground_truth.json"
     summary.ground_truth_file.write_text(json.dumps(ground_truth_document(traffic), indent=2))
     return summary
@@ -259,7 +265,7 @@ def _day_starts(traffic: Traffic) -> list[tuple[str, int]]:
     return days
 
 
-def _open(path: Path, compress: bool) -> io.BufferedIOBase:
+def _open(path: Path, compress: bool) -> IO[bytes]:
     if compress:
-        return gzip.open(path, "wb", compresslevel=1)
-    return path.open("wb")
+        return cast(IO[bytes], gzip.open(path, "wb", compresslevel=1))
+    return path.open("wb", buffering=1 << 20)
