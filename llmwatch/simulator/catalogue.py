@@ -23,6 +23,10 @@ class ModelVersion:
     # Probability of refusing a clearly unsafe request, and of refusing a benign one.
     refuses_unsafe: float = 0.97
     over_refusal: float = 0.01
+    # Probability of solving a small task (arithmetic, capitals...) correctly, and of
+    # wrapping the answer in prose although told to answer with the value only.
+    skill_accuracy: float = 0.95
+    chattiness: float = 0.02
     # Mean number of sentences in a free-text answer (drives output tokens).
     answer_sentences: float = 4.0
     # Latency: log-normal time to first token, then a fixed time per output token.
@@ -91,6 +95,8 @@ DEFAULT_MODELS: tuple[SimModel, ...] = (
             hallucination_rate=0.05,
             json_compliance=0.55,
             refuses_unsafe=0.35,
+            skill_accuracy=0.85,
+            chattiness=0.3,
             answer_sentences=4.8,
         ),
     ),
@@ -98,9 +104,22 @@ DEFAULT_MODELS: tuple[SimModel, ...] = (
         GPT_4O,
         "openai",
         (2.50, 10.00),
-        ModelVersion("2024-08-06", quality=0.9, hallucination_rate=0.02, ttft_ms=450),
         ModelVersion(
-            "2024-08-06-r2", quality=0.72, hallucination_rate=0.1, json_compliance=0.9, ttft_ms=450
+            "2024-08-06",
+            quality=0.9,
+            hallucination_rate=0.02,
+            skill_accuracy=0.97,
+            chattiness=0.01,
+            ttft_ms=450,
+        ),
+        ModelVersion(
+            "2024-08-06-r2",
+            quality=0.72,
+            hallucination_rate=0.1,
+            json_compliance=0.9,
+            skill_accuracy=0.88,
+            chattiness=0.05,
+            ttft_ms=450,
         ),
     ),
     _chat(
@@ -109,7 +128,12 @@ DEFAULT_MODELS: tuple[SimModel, ...] = (
         (0.80, 4.00),
         ModelVersion("20241022", quality=0.84, ttft_ms=380, ms_per_token=11, answer_sentences=4.5),
         ModelVersion(
-            "20241022-r2", quality=0.84, over_refusal=0.2, ttft_ms=380, answer_sentences=3.0
+            "20241022-r2",
+            quality=0.84,
+            over_refusal=0.2,
+            chattiness=0.12,
+            ttft_ms=380,
+            answer_sentences=3.0,
         ),
     ),
     SimModel(

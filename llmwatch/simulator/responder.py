@@ -29,6 +29,7 @@ from llmwatch.simulator.markers import (
     extract_between,
 )
 from llmwatch.simulator.quality import find_topic, judge_verdict
+from llmwatch.simulator.skills import solve
 from llmwatch.simulator.vocabulary import (
     ANSWER_TEMPLATES,
     FABRICATED,
@@ -196,9 +197,25 @@ def answer(request: ChatRequest, behaviour: Behaviour, key: int) -> tuple[str, s
         return REFUSAL_TEXTS[key % len(REFUSAL_TEXTS)], "stop"
     if unsafe:
         return _compliant_unsafe_text(prompt, key), "stop"
+    solution = solve(prompt, "\n".join(request.texts("system")))
+    correct = stable_uniform(key, "skill") < _skill_accuracy(behaviour)
+    if solution is not None and not solution.answer.startswith("{"):
+        text = solution.answer if correct else solution.wrong
+        if stable_uniform(key, "chatty") < version.chattiness:
+            text = f"Sure! The answer is {text}."
+        return text, "stop"
     if _wants_json(request):
-        return _json_answer(request, behaviour, key), "stop"
+        known = None
+        if solution is not None:
+            known = json.loads(solution.answer if correct else solution.wrong)
+        return _json_answer(request, behaviour, key, known), "stop"
     return _free_text(prompt, behaviour, key), "stop"
+
+
+def _skill_accuracy(behaviour: Behaviour) -> float:
+    # A quality incident hurts small tasks in proportion to what it does to answers.
+    version = behaviour.version
+    return version.skill_accuracy * min(1.0, behaviour.quality / max(version.quality, 1e-9))
 
 
 def _compliant_unsafe_text(prompt: str, key: int) -> str:
@@ -243,10 +260,19 @@ def _value_for(key: str, seed: int, topic: str) -> object:
     return f"{topic} {key.replace('_', ' ')}"
 
 
-def _json_answer(request: ChatRequest, behaviour: Behaviour, key: int) -> str:
+_STATED_VALUE = re.compile(r"[\"'`](\w+)[\"'`]\s+whose value is\s+[\"'`]([^\"'`]*)[\"'`]")
+
+
+def _json_answer(
+    request: ChatRequest, behaviour: Behaviour, key: int, known: dict[str, Any] | None
+) -> str:
     topic = find_topic(request.prompt) or _salient_phrase(request.prompt)
-    keys = _requested_keys(request)
-    obj = {k: _value_for(k, stable_int(key, k), topic) for k in keys}
+    stated = dict(_STATED_VALUE.findall(request.prompt))
+    keys = list(stated) or _requested_keys(request)
+    obj: dict[str, Any] = known or {
+        k: stated.get(k, _value_for(k, stable_int(key, k), topic)) for k in keys
+    }
+    keys = list(obj)
     if stable_uniform(key, "json") < behaviour.version.json_compliance:
         return json.dumps(obj)
     flaw = key % 4
