@@ -21,3 +21,15 @@ run.add_command(cost)
 from llmwatch.cli.run_judge import judge  # noqa: E402
 
 run.add_command(judge)
+
+from llmwatch.cli.run_golden import golden  # noqa: E402
+
+run.add_command(golden)
+
+from llmwatch.cli.run_canary import canary  # noqa: E402
+
+run.add_command(canary)
+
+from llmwatch.cli.run_drift import drift  # noqa: E402
+
+run.add_command(drift)

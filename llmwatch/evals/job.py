@@ -1,0 +1,335 @@
+"""One golden or canary run of one target, end to end, without Prefect.
+
+Call the target, store the run and its results, compare with the previous comparable
+run of the same target, and build the alerts. The Prefect tasks are thin wrappers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from llmwatch.alerts import NewAlert
+from llmwatch.evals.compare import (
+    OVERALL,
+    Counts,
+    ProbeStats,
+    Verdict,
+    compare_canary,
+    compare_golden,
+    golden_counts,
+)
+from llmwatch.evals.dataset import Dataset, load_dataset
+from llmwatch.evals.probes import ProbeSet, load_probes
+from llmwatch.evals.runner import ProbeResult, run_golden, run_probes
+from llmwatch.evals.store import (
+    COMPARABLE,
+    previous_canary,
+    previous_golden,
+    save_canary_run,
+    save_golden_run,
+)
+from llmwatch.evals.targets import resolve_target
+from llmwatch.llm import ChatClient, Endpoint, Limits
+from llmwatch.settings import EvalSettings, Settings
+
+
+@dataclass
+class RunReport:
+    kind: str  # 'golden' or 'canary'
+    run_id: str
+    target: str
+    model_id: str
+    status: str  # 'ok', 'incomplete' (too many errors) or 'failed' (endpoint refused us)
+    set_name: str
+    set_version: str
+    started_at: datetime
+    finished_at: datetime
+    n_calls: int
+    n_errors: int
+    fatal: str | None = None
+    client: dict[str, int] = field(default_factory=dict)
+    golden: dict[str, Counts] = field(default_factory=dict)
+    probes: dict[str, ProbeStats] = field(default_factory=dict)
+    previous_run_id: str | None = None
+    vs_previous: Verdict | None = None
+
+    @property
+    def comparable(self) -> bool:
+        return self.status == COMPARABLE
+
+
+def limits(cfg: EvalSettings) -> Limits:
+    return Limits(
+        concurrency=cfg.concurrency,
+        requests_per_second=cfg.requests_per_second,
+        max_retries=cfg.max_retries,
+        backoff_base_s=cfg.backoff_base_s,
+        backoff_max_s=cfg.backoff_max_s,
+        max_retry_after_s=cfg.max_retry_after_s,
+        timeout_s=cfg.timeout_s,
+        connect_timeout_s=cfg.connect_timeout_s,
+        breaker_threshold=cfg.breaker_failures,
+    )
+
+
+def golden_dataset(settings: Settings) -> Dataset:
+    return load_dataset(settings.evals.golden_dataset)
+
+
+def probe_set(settings: Settings) -> ProbeSet:
+    return load_probes(settings.evals.probes, repeats=settings.evals.probe_repeats)
+
+
+def target_endpoint(settings: Settings, name: str, secret: SecretStr | None = None) -> Endpoint:
+    cfg = settings.evals
+    return resolve_target(
+        settings,
+        name,
+        secret=secret,
+        defaults={"temperature": cfg.temperature, "max_tokens": cfg.max_tokens},
+    )
+
+
+def _status(fatal: str | None, n_calls: int, n_errors: int, cfg: EvalSettings) -> str:
+    if fatal:
+        return "failed"
+    if n_calls == 0 or n_errors / n_calls > cfg.max_error_share:
+        return "incomplete"
+    return COMPARABLE
+
+
+async def golden_run(
+    engine: Engine,
+    settings: Settings,
+    target: str,
+    dataset: Dataset,
+    *,
+    secret: SecretStr | None = None,
+) -> RunReport:
+    cfg = settings.evals
+    endpoint = target_endpoint(settings, target, secret)
+    started = datetime.now(UTC)
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(ChatClient(endpoint, limits(cfg)))
+        judge = None
+        if settings.judge_base_url and settings.judge_model:
+            judge_endpoint = Endpoint(
+                settings.judge_base_url,
+                settings.judge_model,
+                settings.judge_api_key,
+                {"temperature": 0.0, "max_tokens": 400, "response_format": {"type": "json_object"}},
+            )
+            judge = await stack.enter_async_context(ChatClient(judge_endpoint, limits(cfg)))
+        outcome = await run_golden(
+            client, dataset, judge=judge, judge_min_score=cfg.judge_min_score
+        )
+    finished = datetime.now(UTC)
+    results = outcome.results
+    counts = golden_counts(results)
+    n_errors = counts.get(OVERALL, Counts(0, 0)).errors
+    report = RunReport(
+        kind="golden",
+        run_id=uuid.uuid4().hex,
+        target=target,
+        model_id=endpoint.model,
+        status=_status(outcome.fatal, len(results), n_errors, cfg),
+        set_name=dataset.name,
+        set_version=dataset.version,
+        started_at=started,
+        finished_at=finished,
+        n_calls=len(results),
+        n_errors=n_errors,
+        fatal=outcome.fatal,
+        client=outcome.client,
+        golden=counts,
+    )
+    with engine.begin() as conn:
+        save_golden_run(
+            conn,
+            run_id=report.run_id,
+            target=target,
+            model_id=endpoint.model,
+            dataset=dataset.name,
+            dataset_version=dataset.version,
+            status=report.status,
+            results=results,
+            started_at=started,
+            finished_at=finished,
+            summary=_summary(report),
+        )
+        previous = previous_golden(conn, target, dataset.version, started, report.run_id)
+    if previous is not None and report.comparable:
+        report.previous_run_id = previous[0]
+        report.vs_previous = golden_verdict(report, previous[1], "previous run", "previous", cfg)
+    return report
+
+
+def golden_verdict(
+    candidate: RunReport,
+    reference: dict[str, Counts],
+    reference_name: str,
+    against: str,
+    cfg: EvalSettings,
+) -> Verdict:
+    return compare_golden(
+        candidate.golden,
+        reference,
+        candidate_name=candidate.target,
+        reference_name=reference_name,
+        against=against,
+        alpha=cfg.alpha,
+        min_effect=cfg.min_effect,
+        min_n=cfg.min_n,
+    )
+
+
+async def canary_run(
+    engine: Engine,
+    settings: Settings,
+    target: str,
+    probes: ProbeSet,
+    *,
+    secret: SecretStr | None = None,
+) -> RunReport:
+    cfg = settings.evals
+    endpoint = target_endpoint(settings, target, secret)
+    started = datetime.now(UTC)
+    async with ChatClient(endpoint, limits(cfg)) as client:
+        outcome = await run_probes(client, probes)
+    finished = datetime.now(UTC)
+    results: list[ProbeResult] = outcome.results
+    n_calls = sum(r.n_runs for r in results)
+    n_errors = sum(r.n_errors for r in results)
+    report = RunReport(
+        kind="canary",
+        run_id=uuid.uuid4().hex,
+        target=target,
+        model_id=endpoint.model,
+        status=_status(outcome.fatal, n_calls, n_errors, cfg),
+        set_name=probes.name,
+        set_version=probes.version,
+        started_at=started,
+        finished_at=finished,
+        n_calls=n_calls,
+        n_errors=n_errors,
+        fatal=outcome.fatal,
+        client=outcome.client,
+        probes={r.probe_id: ProbeStats.of(r) for r in results},
+    )
+    with engine.begin() as conn:
+        save_canary_run(
+            conn,
+            run_id=report.run_id,
+            target=target,
+            model_id=endpoint.model,
+            probe_set_version=probes.version,
+            status=report.status,
+            results=results,
+            started_at=started,
+            finished_at=finished,
+            summary=_summary(report),
+        )
+        previous = previous_canary(conn, target, probes.version, started, report.run_id)
+    if previous is not None and report.comparable:
+        report.previous_run_id = previous[0]
+        report.vs_previous = canary_verdict(report, previous[1], "previous run", "previous", cfg)
+    return report
+
+
+def canary_verdict(
+    candidate: RunReport,
+    reference: dict[str, ProbeStats],
+    reference_name: str,
+    against: str,
+    cfg: EvalSettings,
+) -> Verdict:
+    return compare_canary(
+        candidate.probes,
+        reference,
+        candidate_name=candidate.target,
+        reference_name=reference_name,
+        against=against,
+        alpha=cfg.alpha,
+        min_effect=cfg.canary_min_effect,
+    )
+
+
+def gate(candidate: RunReport, baseline: RunReport, cfg: EvalSettings) -> Verdict | None:
+    """Candidate against baseline; None when either run is not comparable."""
+    if not (candidate.comparable and baseline.comparable):
+        return None
+    if candidate.kind == "golden":
+        return golden_verdict(candidate, baseline.golden, baseline.target, "baseline", cfg)
+    return canary_verdict(candidate, baseline.probes, baseline.target, "baseline", cfg)
+
+
+def regression_alerts(report: RunReport, verdict: Verdict) -> list[NewAlert]:
+    """One alert per regressed intent/probe (and overall), on the candidate's series."""
+    kind = "golden_regression" if report.kind == "golden" else "canary_regression"
+    alerts = []
+    for row in verdict.regressions:
+        t = row.test
+        what = "intent" if report.kind == "golden" else "probe"
+        subject = "overall" if row.name == OVERALL else f"{what} {row.name}"
+        rate = f"{t.candidate_rate:.1%}" if t.candidate_rate is not None else "n/a"
+        ref_rate = f"{t.reference_rate:.1%}" if t.reference_rate is not None else "n/a"
+        vs = f"baseline {verdict.reference}" if verdict.against == "baseline" else "previous run"
+        alerts.append(
+            NewAlert(
+                kind=kind,
+                flow="golden-set" if report.kind == "golden" else "canary-probes",
+                severity="critical" if verdict.against == "baseline" else "warning",
+                model_id=report.model_id,
+                metric=f"pass_rate:{row.name}",
+                value=t.candidate_rate,
+                threshold=t.reference_rate,
+                window_start=report.started_at,
+                window_end=report.finished_at,
+                message=(
+                    f"{report.kind} {subject} on target {report.target}: {row.reason} "
+                    f"({rate} vs {ref_rate} on the {vs}; {t.test}, p="
+                    f"{'n/a' if t.p_value is None else f'{t.p_value:.3g}'})"
+                ),
+                details={
+                    "target": report.target,
+                    "run_id": report.run_id,
+                    "against": verdict.against,
+                    "reference": verdict.reference,
+                    "reference_run_id": report.previous_run_id
+                    if verdict.against == "previous"
+                    else None,
+                    "test": t.test,
+                    "p_value": t.p_value,
+                    "candidate": [t.candidate_passed, t.candidate_n],
+                    "reference_counts": [t.reference_passed, t.reference_n],
+                    "reason": row.reason,
+                    "set_version": report.set_version,
+                },
+                series_suffix=f"{report.target}|{verdict.against}|{verdict.reference}|{row.name}",
+            )
+        )
+    return alerts
+
+
+def _summary(report: RunReport) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "set": report.set_name,
+        "n_calls": report.n_calls,
+        "n_errors": report.n_errors,
+        "client": report.client,
+    }
+    if report.fatal:
+        summary["fatal"] = report.fatal[:500]
+    if report.kind == "golden":
+        summary["intents"] = {
+            name: {"passed": c.passed, "scored": c.scored, "errors": c.errors}
+            for name, c in report.golden.items()
+        }
+    return summary
