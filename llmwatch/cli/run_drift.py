@@ -1,0 +1,31 @@
+"""``llmwatch run drift``: the daily Evidently drift report through its Prefect flow."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from llmwatch.cli.common import warehouse_engine
+
+
+@click.command("drift")
+@click.option("--date", "day", help="Day to report on (YYYY-MM-DD, UTC). Default: yesterday.")
+def drift(day: str | None) -> None:
+    """Compare day D with the reference window, write reports/drift/D.html, raise input_drift."""
+    try:
+        report_date = date.fromisoformat(day) if day else None
+    except ValueError as exc:
+        raise click.BadParameter(f"{day!r} is not a YYYY-MM-DD date", param_hint="--date") from exc
+    warehouse_engine()[0].dispose()  # a clear error before Prefect starts if no schema
+
+    from flows.drift_report import drift_report_flow
+
+    summary = drift_report_flow(report_date=report_date)
+    drifted = ", ".join(summary.drifted_columns) or "none"
+    share = "n/a" if summary.drift_share is None else f"{summary.drift_share:.0%}"
+    click.echo(
+        f"drift {summary.report_date.isoformat()}: {len(summary.drifted_columns)} of "
+        f"{summary.n_columns} columns drifted ({share}): {drifted}; "
+        f"{len(summary.alert_ids)} new alert(s); report {summary.report_path}"
+    )
