@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -147,3 +149,25 @@ def test_control_routes_drive_a_server_from_another_process(sim: SimulatorServer
         assert control.state()["versions"][MINI]["version"] == "2024-07-18"
         control.reset()
         assert control.state()["wall_clock"] is True
+
+
+def test_stopping_the_server_releases_hanging_calls():
+    sim = SimulatorServer(latency_scale=0.0).start()
+    sim.inject(MINI, "timeout", delay_s=60)
+    errors: list[Exception] = []
+
+    def call() -> None:
+        try:
+            httpx.post(sim.base_url + "/chat/completions", json=chat_body(), timeout=30)
+        except httpx.HTTPError as exc:
+            errors.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.3)
+    started = time.perf_counter()
+    sim.stop()
+    caller.join(timeout=10)
+    assert time.perf_counter() - started < 5
+    assert not caller.is_alive()
+    assert errors  # the hung call ended with a broken connection, not an answer

@@ -236,3 +236,32 @@ def test_judge_without_answer_block_replies_with_prose(http: httpx.Client):
     )
     with pytest.raises(ValueError):
         json.loads(response.json()["choices"][0]["message"]["content"])
+
+
+def test_per_request_scenario_time_and_feature_headers(sim: SimulatorServer, http: httpx.Client):
+    body = {"model": MINI, "messages": [{"role": "user", "content": "hi"}]}
+    now = http.post("/chat/completions", json=body)
+    replayed = http.post(
+        "/chat/completions",
+        json=body,
+        headers={"X-LLMWatch-Sim-Time": "2025-06-06T00:00:00Z"},
+    )
+    assert now.headers["X-LLMWatch-Model-Version"] == "2024-07-18"
+    assert replayed.headers["X-LLMWatch-Model-Version"] == "2024-07-18-r2"
+    assert now.json()["system_fingerprint"] != replayed.json()["system_fingerprint"]
+
+    # A feature-scoped incident (demo: the support_chat cost spike on gpt-4o-mini) applies
+    # to calls that name that feature, and not to calls for another feature.
+    sim.set_clock(datetime(2025, 6, 4, 12, tzinfo=UTC))
+
+    def tokens(feature: str) -> float:
+        return mean(
+            http.post(
+                "/chat/completions",
+                json={**body, "messages": [{"role": "user", "content": f"billing question {i}"}]},
+                headers={"X-LLMWatch-Feature": feature},
+            ).json()["usage"]["completion_tokens"]
+            for i in range(20)
+        )
+
+    assert tokens("support_chat") > 2.5 * tokens("rag_qa")
