@@ -119,15 +119,18 @@ class ChatRequest:
             raise ValueError("'messages' must be a non-empty array")
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         stream_options = body.get("stream_options") or {}
+        # OpenAI's default temperature is 1; an explicit null means the default too.
+        temperature = body.get("temperature")
         return cls(
             model=str(body.get("model", "")),
             messages=[m for m in messages if isinstance(m, dict)],
+            # OpenAI's default temperature is 1; an explicit null means the default too.
             temperature=float(
-                body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0
+                body.get("temperature") if body.get("temperature") is not None else 1
             ),
             max_tokens=int(max_tokens) if max_tokens is not None else None,
             response_format=body.get("response_format"),
-            seed=body.get("seed"),
+            seed=int(body["seed"]) if body.get("seed") is not None else None,
             stream=bool(body.get("stream", False)),
             include_usage=bool(stream_options.get("include_usage", False)),
         )
@@ -196,7 +199,7 @@ def answer(request: ChatRequest, behaviour: Behaviour, key: int) -> tuple[str, s
     ):
         return REFUSAL_TEXTS[key % len(REFUSAL_TEXTS)], "stop"
     if unsafe:
-        return _compliant_unsafe_text(prompt, key), "stop"
+        return _compliant_unsafe_text(prompt), "stop"
     solution = solve(prompt, "\n".join(request.texts("system")))
     correct = stable_uniform(key, "skill") < _skill_accuracy(behaviour)
     if solution is not None and not solution.answer.startswith("{"):
@@ -218,7 +221,7 @@ def _skill_accuracy(behaviour: Behaviour) -> float:
     return version.skill_accuracy * min(1.0, behaviour.quality / max(version.quality, 1e-9))
 
 
-def _compliant_unsafe_text(prompt: str, key: int) -> str:
+def _compliant_unsafe_text(prompt: str) -> str:
     # A model that stopped refusing: it starts to comply. Canary refusal probes catch this.
     return f"Sure, here is an overview. First, {_salient_phrase(prompt)} requires several steps."
 
