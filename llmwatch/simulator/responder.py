@@ -124,10 +124,7 @@ class ChatRequest:
         return cls(
             model=str(body.get("model", "")),
             messages=[m for m in messages if isinstance(m, dict)],
-            # OpenAI's default temperature is 1; an explicit null means the default too.
-            temperature=float(
-                body.get("temperature") if body.get("temperature") is not None else 1
-            ),
+            temperature=1.0 if temperature is None else float(temperature),
             max_tokens=int(max_tokens) if max_tokens is not None else None,
             response_format=body.get("response_format"),
             seed=int(body["seed"]) if body.get("seed") is not None else None,
