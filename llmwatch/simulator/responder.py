@@ -200,10 +200,8 @@ def answer(request: ChatRequest, behaviour: Behaviour, key: int) -> tuple[str, s
     solution = solve(prompt, "\n".join(request.texts("system")))
     correct = stable_uniform(key, "skill") < _skill_accuracy(behaviour)
     if solution is not None and not solution.answer.startswith("{"):
-        text = solution.answer if correct else solution.wrong
-        if stable_uniform(key, "chatty") < version.chattiness:
-            text = f"Sure! The answer is {text}."
-        return text, "stop"
+        chatty = stable_uniform(key, "chatty") < version.chattiness
+        return solution.reply(correct=correct, chatty=chatty), "stop"
     if _wants_json(request):
         known = None
         if solution is not None:

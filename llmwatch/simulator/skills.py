@@ -20,8 +20,9 @@ class Solution:
     answer: str
     wrong: str
 
-    def chatty(self) -> str:
-        return f"Sure! The answer is {self.answer}."
+    def reply(self, *, correct: bool, chatty: bool) -> str:
+        text = self.answer if correct else self.wrong
+        return f"Sure! The answer is {text}." if chatty else text
 
 
 _NUMBER = r"(-?\d+(?:[.,]\d+)?)"

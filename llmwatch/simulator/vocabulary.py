@@ -142,14 +142,6 @@ REFUSAL_TEXTS: tuple[str, ...] = (
     "I can't assist with that. If you have another question, I'm happy to help.",
 )
 
-SYSTEM_PROMPTS: dict[str, str] = {
-    "support_chat": "You are a friendly support assistant for Acme Cloud. Answer briefly and "
-    "accurately; escalate billing disputes to a human.",
-    "rag_qa": "Answer the employee's question using only the provided context. Cite the "
-    "document id. If the context does not contain the answer, say so.",
-    "extraction": "Extract the requested fields from the document and reply with a single JSON "
-    "object. Use null for fields that are not present.",
-}
 PROMPT_TEMPLATE_IDS: dict[str, str] = {
     "support_chat": "support_chat/v7",
     "rag_qa": "rag_qa/v3",
@@ -224,13 +216,6 @@ def sentence_openers() -> dict[str, int]:
         for template in templates:
             openers[template.split("{", 1)[0].strip()] = cls
     return openers
-
-
-def compose_answer(topic_index: int, classes: list[int], picks: list[int]) -> str:
-    table = tables().answers
-    return " ".join(
-        _pick(table[cls][topic_index], pick) for cls, pick in zip(classes, picks, strict=False)
-    )
 
 
 def compose_question(style: str, topic_index: int, pick: int) -> str:
