@@ -72,7 +72,8 @@ class FaultInjector:
         default_hang_s: float = 30.0,
     ) -> None:
         self.seed = seed
-        self.profiles: dict[str, FaultProfile] = dict(profiles or {})
+        self._initial_profiles = dict(profiles or {})
+        self.profiles: dict[str, FaultProfile] = dict(self._initial_profiles)
         self.default_hang_s = default_hang_s
         self._queues: dict[str, deque[FaultAction]] = defaultdict(deque)
         self._calls: dict[str, int] = defaultdict(int)
@@ -107,9 +108,11 @@ class FaultInjector:
             return len(self._queues.get(model, ()))
 
     def clear(self) -> None:
+        """Drop queued faults and call counts; profiles go back to the initial ones."""
         with self._lock:
             self._queues.clear()
             self._calls.clear()
+            self.profiles = dict(self._initial_profiles)
 
     def next_fault(self, model: str, *, judge_call: bool) -> FaultAction | None:
         with self._lock:

@@ -171,3 +171,13 @@ def test_stopping_the_server_releases_hanging_calls():
     assert time.perf_counter() - started < 5
     assert not caller.is_alive()
     assert errors  # the hung call ended with a broken connection, not an answer
+
+
+def test_fault_profile_can_be_changed_while_serving(sim: SimulatorServer, http: httpx.Client):
+    sim.set_fault_profile(HAIKU, FaultProfile(unavailable=1.0))
+    assert {
+        http.post("/chat/completions", json=chat_body(HAIKU)).status_code for _ in range(5)
+    } == {503}
+    assert http.post("/chat/completions", json=chat_body(MINI)).status_code == 200
+    sim.set_fault_profile(HAIKU, FaultProfile())
+    assert http.post("/chat/completions", json=chat_body(HAIKU)).status_code == 200
