@@ -22,6 +22,7 @@ from tasks.cost import (
     windows_to_compute,
     write_window,
 )
+from tasks.site import regenerate_site
 
 
 @dataclass
@@ -47,4 +48,5 @@ def cost_aggregation_flow(
 
     publish_metrics(metrics)
     publish_alerts(summary.alert_ids)
+    regenerate_site()
     return summary

@@ -21,10 +21,10 @@ from tasks.drift import (
     load_frame,
     publish,
     raise_alerts,
-    regenerate_site,
     store_run,
     write_report,
 )
+from tasks.site import regenerate_site
 
 
 @dataclass

@@ -25,7 +25,7 @@ from llmwatch.drift import (
 )
 from llmwatch.drift.html import safe_report_html
 from llmwatch.settings import get_settings
-from llmwatch.site import drift_report_name, generate_site
+from llmwatch.site import drift_report_name
 from llmwatch.warehouse import make_engine
 
 
@@ -141,11 +141,3 @@ def publish(report_date: date, result: DriftResult, report: Path) -> None:
             f"{len(result.columns)}" + ("" if share is None else f" ({share:.0%})")
         ),
     )
-
-
-@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def regenerate_site() -> Path:
-    with _engine() as engine:
-        index = generate_site(engine, get_settings().reports_dir)
-    get_run_logger().info("reports site written to %s", index)
-    return index

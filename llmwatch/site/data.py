@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from llmwatch.alerts import alert_to_dict
-from llmwatch.drift.store import list_runs
-from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, WindowMetrics
+from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, DriftRun, WindowMetrics
 
 Points = list[tuple[datetime, float]]
 
@@ -48,7 +47,7 @@ def load_site_data(conn: Connection, days: int = 7, max_alerts: int = 50) -> Sit
         latency_p95=_latency(conn, since),
         error_rate=_errors(conn, since),
         quality=_quality(conn, days),
-        drift_runs=list_runs(conn),
+        drift_runs=_drift_runs(conn),
         alerts=_alerts(conn, max_alerts),
     )
 
@@ -126,3 +125,10 @@ def _quality(conn: Connection, days: int) -> list[QualityChart]:
 def _alerts(conn: Connection, limit: int) -> list[dict[str, Any]]:
     query = select(Alert.__table__).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
     return [alert_to_dict(row) for row in conn.execute(query).mappings()]
+
+
+def _drift_runs(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
+    # Read here rather than through llmwatch.drift, which would import Evidently (slow)
+    # into every flow that regenerates the site.
+    query = select(DriftRun.__table__).order_by(DriftRun.report_date.desc()).limit(limit)
+    return [dict(row) for row in conn.execute(query).mappings()]

@@ -115,3 +115,18 @@ def test_shift_day_report_alert_artifacts_and_site(
     # Evidently's page rendered its widgets: React and Plotly build the charts from the
     # embedded data, so the live DOM has far more SVG than the file.
     assert report_dom.count("<svg") > summary.report_path.read_text().count("<svg") + 10
+
+
+def test_cost_run_regenerates_the_site(engine: Engine, traffic: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from flows.cost_aggregation import cost_aggregation_flow
+
+    load_traffic(engine, traffic)
+    start = datetime(2025, 6, 5, 9, tzinfo=UTC)
+    cost_aggregation_flow(start=start, end=start + timedelta(hours=3))
+
+    page = Path("reports/index.html").read_text()
+    cost_chart = page.split('data-chart="Cost per hour (USD)"', 1)[1].split("</figure>", 1)[0]
+    assert cost_chart.count('class="series"') == 1
+    assert "No data yet." not in cost_chart

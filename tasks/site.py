@@ -1,0 +1,23 @@
+"""Prefect task that regenerates the static reports site (after drift and cost runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from llmwatch.settings import get_settings
+from llmwatch.site import generate_site
+from llmwatch.warehouse import make_engine
+
+
+@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def regenerate_site() -> Path:
+    engine = make_engine(get_settings().resolved_warehouse_url())
+    try:
+        index = generate_site(engine, get_settings().reports_dir)
+    finally:
+        engine.dispose()
+    get_run_logger().info("reports site written to %s", index)
+    return index
