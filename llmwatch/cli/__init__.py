@@ -13,6 +13,7 @@ from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
 from llmwatch.cli.run import run
 from llmwatch.cli.simulate import simulate
+from llmwatch.cli.triage import golden, triage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,3 +27,5 @@ main.add_command(ingest)
 main.add_command(alerts)
 main.add_command(run)
 main.add_command(simulate)
+main.add_command(triage)
+main.add_command(golden)
