@@ -85,6 +85,9 @@ class CostSettings(BaseModel):
     anomaly_min_requests: int = Field(default=20, ge=1)
     # Each run re-aggregates this many complete hours, so late records are counted.
     lookback_hours: int = Field(default=3, ge=1)
+    # After missed runs, a scheduled run also catches up the hours since the last
+    # aggregated one, but at most this many; older gaps need an explicit back-fill.
+    max_catchup_hours: int = Field(default=48, ge=1)
     # Survivorship bias: many abandon while the few who rate are happy (seed 000).
     survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
     survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)

@@ -54,7 +54,10 @@ def windows_to_compute(start: datetime | None, end: datetime | None) -> list[dat
     else:
         with _engine() as engine, engine.connect() as conn:
             watermark = read_watermark(conn)
-        windows = default_windows(get_settings().cost.lookback_hours, watermark)
+        cost = get_settings().cost
+        windows = default_windows(
+            cost.lookback_hours, watermark, max_catchup_hours=cost.max_catchup_hours
+        )
     get_run_logger().info(
         "%d window(s) to compute: %s .. %s",
         len(windows), windows[0].isoformat(), windows[-1].isoformat(),

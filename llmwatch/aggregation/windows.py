@@ -46,12 +46,22 @@ def windows_between(start: datetime, end: datetime) -> list[datetime]:
 
 
 def default_windows(
-    lookback_hours: int, watermark: datetime | None, now: datetime | None = None
+    lookback_hours: int,
+    watermark: datetime | None,
+    now: datetime | None = None,
+    max_catchup_hours: int = 48,
 ) -> list[datetime]:
     """The windows of a scheduled run: the last ``lookback_hours`` complete hours, and
-    every hour since the watermark when runs were missed (so an outage is caught up)."""
+    the hours since the watermark when runs were missed (so an outage is caught up),
+    but no more than ``max_catchup_hours`` back: a watermark left far behind (a history
+    back-filled by hand, a warehouse restored from an old backup) must not turn one
+    scheduled run into months of windows."""
     last = last_complete_window(now)
     first = last - (lookback_hours - 1) * WINDOW
     if watermark is not None and watermark < first:
-        first = floor_hour(watermark)
+        first = max(
+            floor_hour(watermark),
+            last - (max_catchup_hours - 1) * WINDOW,
+        )
+        first = min(first, last - (lookback_hours - 1) * WINDOW)
     return windows_between(first, last + WINDOW)

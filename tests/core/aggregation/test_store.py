@@ -78,3 +78,7 @@ def test_default_windows_look_back_and_catch_up() -> None:
     assert missed[0] == datetime(2026, 1, 1, 22, tzinfo=UTC)
     assert missed[-1] == last
     assert len(missed) == 7
+    # a watermark far in the past (history back-filled by hand) is caught up only so far
+    old = default_windows(3, datetime(2025, 1, 1, tzinfo=UTC), now, max_catchup_hours=48)
+    assert len(old) == 48
+    assert old[-1] == last
