@@ -15,7 +15,7 @@ import os
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -235,6 +235,85 @@ class EvalSettings(BaseModel):
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
 
 
+class CompareSettings(BaseModel):
+    """Live canary / shadow comparison of two versions on live records (SPEC 4.9).
+
+    A check regresses when its one-sided test is significant (p below ``alpha`` divided by
+    the five checks, Bonferroni) AND the effect reaches its minimum, so a
+    large canary cannot be rolled back for a difference nobody would notice.
+    """
+
+    # Fewer requests than this in either arm: the verdict is hold (not enough data).
+    min_requests: int = Field(default=200, ge=1)
+    # Latency and TTFT are tested only with this many values on each side.
+    min_latency_samples: int = Field(default=50, ge=2)
+    # Quality is tested only with this many judged requests on each side; with
+    # require_quality, fewer judged requests make the verdict hold.
+    min_judged: int = Field(default=30, ge=2)
+    require_quality: bool = False
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    # Minimum effects: p95 ratio for latency and TTFT, absolute error-rate rise, drop of
+    # the mean judged score (1-5), ratio of mean cost per request.
+    latency_p95_min_ratio: float = Field(default=1.10, ge=1)
+    ttft_p95_min_ratio: float = Field(default=1.10, ge=1)
+    error_rate_min_increase: float = Field(default=0.01, ge=0, le=1)
+    quality_min_drop: float = Field(default=0.25, ge=0)
+    cost_min_ratio: float = Field(default=1.10, ge=1)
+    # Distribution tests use a seeded random sample of at most this many values per arm.
+    max_samples: int = Field(default=20_000, ge=100)
+    sample_seed: int = 0
+    # Without --since, compare the records of this many last minutes.
+    default_window_minutes: float = Field(default=60.0, gt=0)
+
+
+class Webhook(BaseModel):
+    """One alert destination: a Slack-compatible ``{"text": ...}`` or a generic JSON hook."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=200)
+    # Webhook URLs usually carry a secret token: kept as a secret, never logged whole.
+    url: SecretStr
+    kind: Literal["slack", "json"] = "json"
+    # Only alerts at or above this severity (info < warning < critical) ...
+    min_severity: Literal["info", "warning", "critical"] = "info"
+    # ... and, when given, only these kinds.
+    kinds: list[str] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("webhook url must start with http:// or https://")
+        return value
+
+
+class RoutingSettings(BaseModel):
+    """Alert delivery (SPEC 4.7): webhooks and Prefect events, pending until delivered."""
+
+    webhooks: list[Webhook] = Field(default_factory=list)
+    # One Prefect event per alert (llmwatch.alert.<kind>) for Prefect Automations.
+    prefect_events: bool = True
+    # Attempts per delivery within one run, with exponential back-off between them;
+    # a delivery still failing stays pending for the next run.
+    attempts_per_run: int = Field(default=3, ge=1)
+    backoff_s: float = Field(default=1.0, ge=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    # Alerts older than this are not queued for a channel that never had them (a newly
+    # added webhook is not flooded with history); queued ones stay pending regardless.
+    backfill_hours: float = Field(default=72.0, ge=0)
+    # A delivery claimed by a run that died is claimed again after this long.
+    claim_timeout_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_names(cls, value: list[Webhook]) -> list[Webhook]:
+        names = [w.name for w in value]
+        if len(names) != len(set(names)):
+            raise ValueError("webhook names must be unique")
+        return value
+
+
 class Target(BaseModel):
     """A pinned model that canary and golden runs call (SPEC 3.6)."""
 
@@ -270,6 +349,8 @@ class Settings(BaseSettings):
     cost: CostSettings = Field(default_factory=CostSettings)
     evals: EvalSettings = Field(default_factory=EvalSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    compare: CompareSettings = Field(default_factory=CompareSettings)
 
     @field_validator("warehouse_url")
     @classmethod
