@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from llmwatch.cli.alerts import alerts
+from llmwatch.cli.demo import demo
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
 from llmwatch.cli.run import run
@@ -27,5 +28,6 @@ main.add_command(ingest)
 main.add_command(alerts)
 main.add_command(run)
 main.add_command(simulate)
+main.add_command(demo)
 main.add_command(triage)
 main.add_command(golden)

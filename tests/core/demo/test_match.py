@@ -1,0 +1,133 @@
+"""Matching a demo run's alerts against the scenario's ground truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from llmwatch.demo import match_alerts, render_report
+from llmwatch.simulator import Scenario
+
+T0 = datetime(2025, 6, 2, tzinfo=UTC)
+H = timedelta(hours=1)
+MINI = "gpt-4o-mini-2024-07-18"
+GPT4O = "gpt-4o-2024-08-06"
+
+
+def alert(i, kind, start, end=None, feature=None, model=None):
+    return {
+        "id": i,
+        "kind": kind,
+        "feature_id": feature,
+        "model_id": model,
+        "window_start": start.isoformat(),
+        "window_end": (end or start + H).isoformat(),
+        "message": f"{kind} #{i}",
+    }
+
+
+def truths():
+    return Scenario.load("demo").with_start(T0).ground_truth()
+
+
+def by_kind(report):
+    return {d.incident.kind: d for d in report.detections}
+
+
+def test_right_kind_series_and_window_catch_with_delay_from_incident_start() -> None:
+    spike_start = T0 + timedelta(days=2, hours=10)
+    slow_start = T0 + timedelta(days=3, hours=13)
+    report = match_alerts(
+        truths(),
+        [
+            alert(1, "token_spike", spike_start, feature="support_chat", model=MINI),
+            alert(2, "slo_breach", slow_start + H, feature="rag_qa", model=GPT4O),
+        ],
+    )
+    got = by_kind(report)
+    assert got["cost_spike"].caught
+    assert got["cost_spike"].delay == timedelta(0)
+    assert got["cost_spike"].caught_by("token_spike")
+    assert got["latency_slo_breach"].delay == H
+    assert report.unmatched == []
+    assert report.related == []
+    missed = {t.kind for t in report.missed}
+    assert "error_burst" in missed
+    assert "cost_spike" not in missed
+
+
+def test_wrong_series_or_wrong_time_is_a_false_alarm() -> None:
+    spike_start = T0 + timedelta(days=2, hours=10)
+    report = match_alerts(
+        truths(),
+        [
+            # right kind, other feature, on a clean day
+            alert(1, "token_spike", T0 + timedelta(days=1), feature="rag_qa", model=GPT4O),
+            # right series, but long before the spike
+            alert(2, "cost_anomaly", spike_start - 20 * H, feature="support_chat", model=MINI),
+        ],
+    )
+    assert [a.id for a in report.unmatched] == [1, 2]
+    assert not by_kind(report)["cost_spike"].caught
+
+
+def test_a_window_that_ends_when_the_incident_starts_does_not_catch_it() -> None:
+    shift_start = T0 + timedelta(days=5)  # input_shift, support_chat
+    day_before = alert(1, "input_drift", shift_start - 24 * H, end=shift_start)
+    report = match_alerts(truths(), [day_before])
+    assert not by_kind(report)["input_shift"].caught
+    same_day = alert(2, "input_drift", shift_start, end=shift_start + 24 * H)
+    assert by_kind(match_alerts(truths(), [same_day]))["input_shift"].delay == timedelta(0)
+
+
+def test_other_kind_during_an_incident_is_a_side_effect_not_a_false_alarm() -> None:
+    spike_start = T0 + timedelta(days=2, hours=10)
+    report = match_alerts(
+        truths(), [alert(1, "input_drift", T0 + timedelta(days=2), end=T0 + timedelta(days=3))]
+    )
+    assert report.unmatched == []
+    ((side, incident),) = report.related
+    assert side.id == 1
+    assert incident.start <= spike_start
+
+
+def test_eval_alerts_count_at_the_scenario_time_of_their_run() -> None:
+    switch = T0 + timedelta(days=3, hours=12)
+    wall_clock = datetime(2026, 11, 22, 16, tzinfo=UTC)
+    canary = alert(7, "canary_regression", wall_clock, model=MINI)
+    missed = match_alerts(truths(), [canary])
+    assert not by_kind(missed)["silent_model_change"].caught
+
+    next_midnight = T0 + timedelta(days=4)
+    report = match_alerts(truths(), [canary], observed_at={7: next_midnight})
+    detection = by_kind(report)["silent_model_change"]
+    assert detection.caught
+    assert detection.delay == next_midnight - switch
+    # ... and not before the switch
+    early = match_alerts(truths(), [canary], observed_at={7: switch - H})
+    assert not by_kind(early)["silent_model_change"].caught
+    assert [a.id for a in early.unmatched] == [7]
+
+
+def test_quality_chart_alerts_count_while_the_ewma_remembers_the_drop() -> None:
+    start = T0 + timedelta(days=4, hours=6)
+    end = T0 + timedelta(days=4, hours=22)
+    late = alert(1, "quality_regression", end + 12 * H, feature="rag_qa", model=GPT4O)
+    too_late = alert(2, "quality_regression", end + 30 * H, feature="rag_qa", model=GPT4O)
+    report = match_alerts(truths(), [late, too_late])
+    assert by_kind(report)["quality_regression"].delay == end + 12 * H - start
+    assert [a.id for a in report.unmatched] == [2]
+
+
+def test_table_lists_every_incident_and_the_false_alarms() -> None:
+    report = match_alerts(
+        truths(),
+        [
+            alert(1, "token_spike", T0 + timedelta(days=2, hours=10), None, "support_chat", MINI),
+            alert(2, "slo_breach", T0 + timedelta(days=1), feature="rag_qa", model=GPT4O),
+        ],
+    )
+    text = render_report(report)
+    assert text.count("MISSED") == len(truths()) - 1
+    assert "1 of 7 injected incidents caught" in text
+    assert "1 alert(s) matched no incident" in text
+    assert "#2 slo_breach" in text
