@@ -14,16 +14,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-# Until `llmwatch demo` exists: a fresh warehouse, the shipped sample ingested and
-# aggregated hour by hour through the cost flow, then the alerts raised.
-DEMO_ENV := LLMWATCH_DATA_DIR=.llmwatch/demo LLMWATCH_WAREHOUSE_URL=
+# SPEC 6: simulator, several days of traffic with every incident, every flow through
+# Prefect, the reports site, and the incidents against the alerts that caught them.
 demo: $(STAMP)
-	rm -rf .llmwatch/demo
-	$(DEMO_ENV) $(BIN)/llmwatch init
-	-$(DEMO_ENV) $(BIN)/llmwatch ingest -v examples/sample/requests.jsonl examples/sample/otel_traces.json
-	-$(DEMO_ENV) $(BIN)/llmwatch ingest -v --signals examples/sample/signals.jsonl.gz
-	$(DEMO_ENV) $(BIN)/llmwatch run cost --start 2026-11-02T00:00 --end 2026-11-05T00:00
-	$(DEMO_ENV) $(BIN)/llmwatch alerts
+	$(BIN)/llmwatch demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
     "--requests-per-day", type=click.IntRange(500, 200_000), default=6_000, show_default=True
 )
 @click.option("--seed", type=int, default=42, show_default=True)
-def demo(data_dir: Path, days: int, requests_per_day: int, seed: int) -> None:
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the incidents, their alerts and the unmatched alerts to this JSON file.",
+)
+def demo(
+    data_dir: Path, days: int, requests_per_day: int, seed: int, json_path: Path | None
+) -> None:
     """Simulate days of traffic with injected incidents, run every job through Prefect,
     build the reports, and show which incidents were caught by which alert."""
     # Task-level logs would bury the table; PREFECT_LOGGING_LEVEL set by the user wins.
@@ -46,6 +55,8 @@ def demo(data_dir: Path, days: int, requests_per_day: int, seed: int) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo("")
     click.echo(render_report(result.report))
+    if json_path is not None:
+        json_path.write_text(json.dumps(result.report.to_dict(), indent=2) + "\n")
     click.echo("")
     click.echo(f"{result.requests} requests in the warehouse {config.warehouse_path}")
     click.echo(f"reports: {result.site_index}")

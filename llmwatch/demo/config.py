@@ -37,9 +37,11 @@ class DemoConfig:
     # Judged share of each feature's traffic (the quality incident's feature gets more).
     judge_sample_rate: float = 0.03
     judge_sample_rates: tuple[tuple[str, float], ...] = (("rag_qa", 0.35),)
-    # Judge chart windows: long enough to hold several judged answers at demo volumes.
+    # Judge chart windows: long enough to hold several judged answers at demo volumes;
+    # the warm-up (mu0, sigma0) spans most of the clean days, so the limits are not tight
+    # by chance.
     chart_window_minutes: int = 120
-    chart_warmup_windows: int = 12
+    chart_warmup_windows: int = 22
     probe_repeats: int = 2
     drift_sample_size: int = 3_000
 

@@ -92,6 +92,24 @@ class MatchReport:
     def missed(self) -> list[GroundTruth]:
         return [d.incident for d in self.detections if not d.caught]
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what the demo's ``--json`` writes and the end-to-end test reads."""
+        return {
+            "incidents": [
+                {
+                    **d.incident.to_dict(),
+                    "caught_by": sorted({a.kind for a in d.alerts}),
+                    "delay_s": None if d.delay is None else d.delay.total_seconds(),
+                    "alerts": [_alert_dict(a) for a in d.alerts],
+                }
+                for d in self.detections
+            ],
+            "related": [
+                {**_alert_dict(a), "during": incident.kind} for a, incident in self.related
+            ],
+            "unmatched": [_alert_dict(a) for a in self.unmatched],
+        }
+
 
 def catches(alert: ObservedAlert, incident: GroundTruth, grace: timedelta) -> bool:
     return alert.kind in incident.alert_kinds and during(alert, incident, grace)
@@ -134,6 +152,18 @@ def match_alerts(
         else:
             report.unmatched.append(alert)
     return report
+
+
+def _alert_dict(alert: ObservedAlert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "feature_id": alert.feature_id,
+        "model_id": alert.model_id,
+        "observed_start": alert.start.isoformat(),
+        "observed_end": alert.end.isoformat(),
+        "message": alert.message,
+    }
 
 
 def _same(expected: str | None, actual: str | None) -> bool:

@@ -131,3 +131,16 @@ def test_table_lists_every_incident_and_the_false_alarms() -> None:
     assert "1 of 7 injected incidents caught" in text
     assert "1 alert(s) matched no incident" in text
     assert "#2 slo_breach" in text
+
+
+def test_json_report_names_each_incident_its_alerts_and_the_delay() -> None:
+    import json
+
+    start = T0 + timedelta(days=2, hours=10)
+    report = match_alerts(truths(), [alert(1, "cost_anomaly", start, None, "support_chat", MINI)])
+    data = json.loads(json.dumps(report.to_dict()))
+    (spike,) = [i for i in data["incidents"] if i["kind"] == "cost_spike"]
+    assert spike["caught_by"] == ["cost_anomaly"]
+    assert spike["delay_s"] == 0
+    assert [a["id"] for a in spike["alerts"]] == [1]
+    assert data["unmatched"] == []
