@@ -8,6 +8,7 @@ from typing import Any
 from llmwatch.evals.compare import Verdict
 from llmwatch.evals.job import RunReport
 from llmwatch.settings import get_settings
+from tasks.alerts import deliver_pending_alerts
 from tasks.evals import compare_with_baseline, publish_summary, raise_alerts
 
 
@@ -59,4 +60,5 @@ async def evaluate_targets(
     result.verdicts = [verdict for _, verdict in pairs]
     result.alert_ids = raise_alerts(pairs)
     publish_summary(kind, result.reports, result.verdicts, result.alert_ids)
+    deliver_pending_alerts()
     return result

@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import flow
 
+from tasks.alerts import deliver_pending_alerts
 from tasks.cost import (
     aggregate,
     publish_alerts,
@@ -49,4 +50,5 @@ def cost_aggregation_flow(
     publish_metrics(metrics)
     publish_alerts(summary.alert_ids)
     regenerate_site()
+    deliver_pending_alerts()
     return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from llmwatch.ingest import FileResult, IngestSummary
+from tasks.alerts import deliver_pending_alerts
 from tasks.ingest import discover_files, ingest_one_file, publish_ingest_summary
 
 
@@ -26,4 +27,5 @@ def ingest_flow(
         results.append(ingest_one_file(path, signals=True))
 
     publish_ingest_summary(results)
+    deliver_pending_alerts()
     return IngestSummary(results)

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from prefect import flow
 
+from tasks.alerts import deliver_pending_alerts
 from tasks.judge import judge_samples, publish_summary, select_samples, update_charts
 
 
@@ -46,6 +47,7 @@ async def sample_and_judge(
     report = await judge_samples(selection)
     charts = update_charts(report)
     publish_summary(report, charts)
+    deliver_pending_alerts()
 
     if report.stopped in ("circuit_open", "fatal"):
         raise JudgeEndpointError(report.stop_message)

@@ -1,0 +1,23 @@
+"""Alert routing (SPEC 4.7): every stored alert is delivered to each configured channel.
+
+Deliveries live in the ``alert_deliveries`` table, one row per alert and channel: queued
+as 'pending', claimed as 'sending' while a run sends it, 'delivered' once the channel
+accepted it. A failed delivery goes back to 'pending' for the next run, so an alert is
+never lost, and a delivered one is never sent again.
+"""
+
+from llmwatch.routing.deliver import Channel, ChannelReport, DeliveryError, deliver_pending
+from llmwatch.routing.payloads import json_payload, slack_payload
+from llmwatch.routing.webhooks import WebhookChannel, redact_url, webhook_channels
+
+__all__ = [
+    "Channel",
+    "ChannelReport",
+    "DeliveryError",
+    "WebhookChannel",
+    "deliver_pending",
+    "json_payload",
+    "redact_url",
+    "slack_payload",
+    "webhook_channels",
+]

@@ -1,0 +1,208 @@
+"""Queue, claim and deliver alerts channel by channel (see the package docstring)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from llmwatch.alerts import alert_to_dict
+from llmwatch.settings import RoutingSettings
+from llmwatch.warehouse.models import Alert, AlertDelivery
+
+PENDING, SENDING, DELIVERED = "pending", "sending", "delivered"
+MAX_ERROR_CHARS = 500
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A channel did not accept an alert; the message must hold no secret."""
+
+
+class Channel(Protocol):
+    """A destination for alerts. ``name`` is the key in alert_deliveries."""
+
+    name: str
+    # None: every kind.
+    kinds: list[str] | None
+    severities: list[str]
+
+    @property
+    def display(self) -> str: ...
+
+    def send(self, alert: dict[str, Any]) -> None:
+        """Deliver one alert or raise DeliveryError."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ChannelReport:
+    channel: str
+    queued: int = 0
+    delivered: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    # Still pending after this run (failed, or not tried once the channel failed).
+    pending: int = 0
+    last_error: str | None = None
+
+
+def deliver_pending(
+    engine: Engine,
+    channels: list[Channel],
+    settings: RoutingSettings,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[ChannelReport]:
+    """Queue new alerts for every channel, then send each pending delivery, oldest first.
+
+    A delivery is tried ``attempts_per_run`` times with exponential back-off; when it
+    still fails, it goes back to pending and the channel is left alone for the rest of
+    this run (a dead endpoint costs one delivery's retries per run, not one per alert).
+    """
+    reports = []
+    for channel in channels:
+        report = ChannelReport(channel.name)
+        with engine.begin() as conn:
+            report.queued = enqueue(conn, channel, now() - timedelta(hours=settings.backfill_hours))
+        try:
+            _deliver_channel(engine, channel, settings, report, now, sleep)
+        finally:
+            channel.close()
+        with engine.connect() as conn:
+            report.pending = count_pending(conn, channel.name)
+        reports.append(report)
+    return reports
+
+
+def _deliver_channel(
+    engine: Engine,
+    channel: Channel,
+    settings: RoutingSettings,
+    report: ChannelReport,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+) -> None:
+    claim_timeout = timedelta(seconds=settings.claim_timeout_s)
+    with engine.connect() as conn:
+        candidates = claimable(conn, channel.name, now() - claim_timeout)
+    for alert_id in candidates:
+        with engine.begin() as conn:
+            # Another run may have claimed it since we listed it: only one sends.
+            if not claim(conn, alert_id, channel.name, now(), now() - claim_timeout):
+                continue
+            alert = read_alert(conn, alert_id)
+        error: str | None = None
+        attempts = 0
+        for attempt in range(settings.attempts_per_run):
+            if attempt:
+                sleep(settings.backoff_s * 2 ** (attempt - 1))
+            attempts += 1
+            try:
+                channel.send(alert)
+            except DeliveryError as exc:
+                error = str(exc)[:MAX_ERROR_CHARS]
+                log.warning(
+                    "alert %d to %s: attempt %d failed: %s",
+                    alert_id,
+                    channel.display,
+                    attempts,
+                    error,
+                )
+            else:
+                error = None
+                break
+        with engine.begin() as conn:
+            finish(conn, alert_id, channel.name, now(), attempts, error)
+        if error is None:
+            report.delivered.append(alert_id)
+            continue
+        report.failed.append(alert_id)
+        report.last_error = error
+        log.warning("%s failing; its pending alerts wait for the next run", channel.display)
+        return
+
+
+def enqueue(conn: Connection, channel: Channel, since: datetime) -> int:
+    """Add a pending delivery for each alert the channel takes that has none yet."""
+    no_row = ~exists().where(
+        and_(AlertDelivery.alert_id == Alert.id, AlertDelivery.channel == channel.name)
+    )
+    query = select(Alert.id).where(no_row, Alert.created_at >= since)
+    query = query.where(Alert.severity.in_(channel.severities))
+    if channel.kinds is not None:
+        query = query.where(Alert.kind.in_(channel.kinds))
+    ids = list(conn.execute(query.order_by(Alert.id)).scalars())
+    if not ids:
+        return 0
+    stamp = datetime.now(UTC)
+    rows = [
+        {"alert_id": i, "channel": channel.name, "status": PENDING, "attempts": 0,
+         "last_error": None, "updated_at": stamp}
+        for i in ids
+    ]  # fmt: skip
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # A concurrent run may queue the same alert: the primary key keeps one row.
+    conn.execute(insert(AlertDelivery).on_conflict_do_nothing(), rows)
+    return len(ids)
+
+
+def _claimable(channel: str, stale_before: datetime) -> Any:
+    return and_(
+        AlertDelivery.channel == channel,
+        or_(
+            AlertDelivery.status == PENDING,
+            and_(AlertDelivery.status == SENDING, AlertDelivery.updated_at < stale_before),
+        ),
+    )
+
+
+def claimable(conn: Connection, channel: str, stale_before: datetime) -> list[int]:
+    """Pending deliveries, and those claimed by a run that died, oldest alert first."""
+    query = select(AlertDelivery.alert_id).where(_claimable(channel, stale_before))
+    return list(conn.execute(query.order_by(AlertDelivery.alert_id)).scalars())
+
+
+def claim(
+    conn: Connection, alert_id: int, channel: str, now: datetime, stale_before: datetime
+) -> bool:
+    result = conn.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.alert_id == alert_id, _claimable(channel, stale_before))
+        .values(status=SENDING, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def finish(
+    conn: Connection, alert_id: int, channel: str, now: datetime, attempts: int, error: str | None
+) -> None:
+    conn.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.alert_id == alert_id, AlertDelivery.channel == channel)
+        .values(
+            status=PENDING if error else DELIVERED,
+            attempts=AlertDelivery.attempts + attempts,
+            last_error=error,
+            updated_at=now,
+        )
+    )
+
+
+def read_alert(conn: Connection, alert_id: int) -> dict[str, Any]:
+    row = conn.execute(select(Alert.__table__).where(Alert.id == alert_id)).mappings().one()
+    return alert_to_dict(row)
+
+
+def count_pending(conn: Connection, channel: str) -> int:
+    query = select(AlertDelivery.alert_id).where(
+        AlertDelivery.channel == channel, AlertDelivery.status != DELIVERED
+    )
+    return len(conn.execute(query).all())

@@ -1,0 +1,97 @@
+"""Prefect task that delivers stored alerts: webhooks from config and Prefect events.
+
+Every flow calls ``deliver_pending_alerts`` last, so alerts go out as soon as they are
+stored, and whatever an earlier run failed to deliver is retried by the next one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from llmwatch.routing import (
+    Channel,
+    ChannelReport,
+    DeliveryError,
+    deliver_pending,
+    webhook_channels,
+)
+from llmwatch.settings import get_settings
+from llmwatch.warehouse import make_engine
+
+EVENT_CHANNEL = "prefect-event"
+SEVERITIES = ["info", "warning", "critical"]
+
+
+class PrefectEventChannel:
+    """One ``llmwatch.alert.<kind>`` event per alert, for Prefect Automations."""
+
+    name = EVENT_CHANNEL
+    kinds: list[str] | None = None
+    severities = SEVERITIES
+    display = EVENT_CHANNEL
+
+    def send(self, alert: dict[str, Any]) -> None:
+        from prefect.events import emit_event
+        from prefect.exceptions import EventTooLarge
+
+        key = f"llmwatch.alert.{alert['id']}.{alert['created_at']}"
+        kwargs: dict[str, Any] = {
+            "event": f"llmwatch.alert.{alert['kind']}",
+            "resource": _resource(alert),
+            # The same id if a crashed run emits it again: Prefect keeps one event.
+            "id": uuid.uuid5(uuid.NAMESPACE_URL, key),
+            "payload": alert,
+        }  # fmt: skip
+        try:
+            emitted = emit_event(**kwargs)
+        except EventTooLarge:
+            emitted = emit_event(**{**kwargs, "payload": {**alert, "details": None}})
+        if emitted is None:
+            raise DeliveryError("Prefect events are not available to this process")
+
+    def close(self) -> None:
+        pass
+
+
+def _resource(alert: dict[str, Any]) -> dict[str, str]:
+    resource = {
+        "prefect.resource.id": f"llmwatch.alert.{alert['id']}",
+        "prefect.resource.name": f"{alert['kind']} {alert.get('feature_id') or ''}".strip(),
+        "llmwatch.kind": alert["kind"],
+        "llmwatch.severity": alert["severity"],
+        "llmwatch.flow": alert["flow"],
+    }
+    for field in ("feature_id", "model_id", "metric"):
+        if alert.get(field):
+            resource[f"llmwatch.{field}"] = str(alert[field])
+    return resource
+
+
+@task(cache_policy=NO_CACHE)
+def deliver_pending_alerts() -> list[ChannelReport]:
+    """Queue and deliver every alert not yet delivered to each channel; never raises
+    for a failing channel (its alerts stay pending for the next run)."""
+    settings = get_settings()
+    channels: list[Channel] = list(webhook_channels(settings.routing))
+    if settings.routing.prefect_events:
+        channels.append(PrefectEventChannel())
+    if not channels:
+        return []
+    engine = make_engine(settings.resolved_warehouse_url())
+    try:
+        reports = deliver_pending(engine, channels, settings.routing)
+    finally:
+        engine.dispose()
+    logger = get_run_logger()
+    for report in reports:
+        if report.delivered or report.failed:
+            logger.info(
+                "%s: delivered %d, failed %d, pending %d%s",
+                report.channel, len(report.delivered), len(report.failed), report.pending,
+                f" ({report.last_error})" if report.last_error else "",
+            )  # fmt: skip
+    return reports
