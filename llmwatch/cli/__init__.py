@@ -13,6 +13,7 @@ from llmwatch.cli.demo import demo
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
 from llmwatch.cli.run import run
+from llmwatch.cli.serve import serve
 from llmwatch.cli.simulate import simulate
 from llmwatch.cli.triage import golden, triage
 
@@ -27,6 +28,7 @@ main.add_command(init)
 main.add_command(ingest)
 main.add_command(alerts)
 main.add_command(run)
+main.add_command(serve)
 main.add_command(simulate)
 main.add_command(demo)
 main.add_command(triage)
