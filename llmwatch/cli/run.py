@@ -33,3 +33,7 @@ run.add_command(canary)
 from llmwatch.cli.run_drift import drift  # noqa: E402
 
 run.add_command(drift)
+
+from llmwatch.cli.run_compare import compare  # noqa: E402
+
+run.add_command(compare)
