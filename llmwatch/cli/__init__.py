@@ -10,6 +10,7 @@ import click
 
 from llmwatch.cli.alerts import alerts
 from llmwatch.cli.demo import demo
+from llmwatch.cli.exporter import exporter
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
 from llmwatch.cli.run import run
@@ -33,3 +34,4 @@ main.add_command(simulate)
 main.add_command(demo)
 main.add_command(triage)
 main.add_command(golden)
+main.add_command(exporter)

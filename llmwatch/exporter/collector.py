@@ -1,0 +1,198 @@
+"""Warehouse metrics in Prometheus form, read afresh on every scrape (SPEC 4.11).
+
+Names follow the seeds' instrumentation where it has one (``llm_requests_total``,
+``llm_tokens_total``, ``llm_request_duration_seconds``); every series carries the labels
+``feature`` and ``model``. Mapping from the warehouse:
+
+======================================  =======  =============================================
+metric                                  type     source
+======================================  =======  =============================================
+llm_requests_total{status}              counter  sum of window_metrics.request_count over all
+                                                 aggregated windows, split into
+                                                 status="success" / "error" (error_count)
+llm_tokens_total{type}                  counter  sums of the *_tokens_sum columns over all
+                                                 windows; type = input, output, cached_input,
+                                                 cache_write, reasoning (cached_input and
+                                                 cache_write are part of input, reasoning of
+                                                 output, as in the records)
+llm_cost_usd_total                      counter  sum of cost_total_usd (priced requests only)
+llm_request_duration_seconds{quantile}  gauge    latest window's latency_p50/p95/p99_ms / 1000
+llm_time_to_first_token_seconds         gauge    latest window's ttft_p50/p95_ms / 1000
+  {quantile}
+llm_window_requests                     gauge    latest window's request_count
+llm_window_error_ratio                  gauge    latest window's error_rate
+llm_window_refusal_ratio                gauge    latest window's refusal_rate
+llm_window_cost_usd                     gauge    latest window's cost_total_usd
+llm_window_cost_per_request_usd         gauge    latest window's cost_mean_usd
+llm_window_unpriced_requests            gauge    latest window's unpriced_count
+llm_window_start_timestamp_seconds      gauge    latest window's start (to see staleness)
+llm_window_end_timestamp_seconds        gauge    latest window's end
+llm_alerts_total{kind,severity}         counter  alerts stored, by kind and severity (feature
+                                                 and model are "" for alerts without one)
+======================================  =======  =============================================
+
+The "latest window" is the newest ``window_metrics`` row of each feature x model. The
+seed instruments latency as a histogram; the warehouse keeps the window's nearest-rank
+quantiles instead, so ``llm_request_duration_seconds`` is exported as one gauge per
+quantile (the ``quantile`` label, as a summary would have). A quantile or cost that is
+NULL in the warehouse (no TTFT recorded, no price known) is left out, never exported as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, and_, func, select
+
+from llmwatch.warehouse.models import Alert, WindowMetrics
+
+LABELS = ["feature", "model"]
+TOKEN_TYPES = {
+    "input": "input_tokens_sum",
+    "output": "output_tokens_sum",
+    "cached_input": "cached_input_tokens_sum",
+    "cache_write": "cache_write_tokens_sum",
+    "reasoning": "reasoning_tokens_sum",
+}
+LATENCY_QUANTILES = {"0.5": "latency_p50_ms", "0.95": "latency_p95_ms", "0.99": "latency_p99_ms"}
+TTFT_QUANTILES = {"0.5": "ttft_p50_ms", "0.95": "ttft_p95_ms"}
+# Latest-window gauges: metric name, help, window_metrics column.
+WINDOW_GAUGES = (
+    ("llm_window_requests", "Requests in the latest aggregated window", "request_count"),
+    ("llm_window_error_ratio", "Share of failed requests in the latest window", "error_rate"),
+    ("llm_window_refusal_ratio", "Share of refusals in the latest window", "refusal_rate"),
+    ("llm_window_cost_usd", "Cost of the priced requests of the latest window", "cost_total_usd"),
+    (
+        "llm_window_cost_per_request_usd",
+        "Mean cost per priced request in the latest window",
+        "cost_mean_usd",
+    ),
+    ("llm_window_unpriced_requests", "Requests without a known price", "unpriced_count"),
+)
+
+
+class WarehouseCollector(Collector):
+    """A prometheus_client collector that queries the warehouse on each ``collect``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        with self.engine.connect() as conn:
+            latest = conn.execute(_latest_windows()).mappings().all()
+            totals = conn.execute(_totals()).mappings().all()
+            alerts = conn.execute(_alert_counts()).all()
+        yield from _counters(totals)
+        yield from _window_gauges(latest)
+        alerts_total = CounterMetricFamily(
+            "llm_alerts",
+            "Alerts stored in the warehouse, by kind and severity",
+            labels=["kind", "severity", *LABELS],
+        )
+        for kind, severity, feature, model, count in alerts:
+            alerts_total.add_metric([kind, severity, feature or "", model or ""], count)
+        yield alerts_total
+
+
+def _latest_windows() -> Any:
+    newest = (
+        select(
+            WindowMetrics.feature_id,
+            WindowMetrics.model_id,
+            func.max(WindowMetrics.window_start).label("window_start"),
+        )
+        .group_by(WindowMetrics.feature_id, WindowMetrics.model_id)
+        .subquery()
+    )
+    return (
+        select(WindowMetrics.__table__)
+        .join(
+            newest,
+            and_(
+                WindowMetrics.feature_id == newest.c.feature_id,
+                WindowMetrics.model_id == newest.c.model_id,
+                WindowMetrics.window_start == newest.c.window_start,
+            ),
+        )
+        .order_by(WindowMetrics.feature_id, WindowMetrics.model_id)
+    )
+
+
+def _totals() -> Any:
+    wm = WindowMetrics
+    sums = [
+        func.sum(wm.request_count).label("requests"),
+        func.sum(wm.error_count).label("errors"),
+        func.sum(wm.cost_total_usd).label("cost"),
+        *[func.sum(getattr(wm, column)).label(column) for column in TOKEN_TYPES.values()],
+    ]
+    return (
+        select(wm.feature_id, wm.model_id, *sums)
+        .group_by(wm.feature_id, wm.model_id)
+        .order_by(wm.feature_id, wm.model_id)
+    )
+
+
+def _alert_counts() -> Any:
+    return (
+        select(Alert.kind, Alert.severity, Alert.feature_id, Alert.model_id, func.count())
+        .group_by(Alert.kind, Alert.severity, Alert.feature_id, Alert.model_id)
+        .order_by(Alert.kind, Alert.severity, Alert.feature_id, Alert.model_id)
+    )
+
+
+def _counters(totals: Any) -> Iterator[Metric]:
+    requests = CounterMetricFamily(
+        "llm_requests", "LLM requests in aggregated windows", labels=[*LABELS, "status"]
+    )
+    tokens = CounterMetricFamily(
+        "llm_tokens", "Tokens of requests in aggregated windows", labels=[*LABELS, "type"]
+    )
+    cost = CounterMetricFamily(
+        "llm_cost_usd", "Cost of priced requests in aggregated windows (USD)", labels=LABELS
+    )
+    for row in totals:
+        key = [row["feature_id"], row["model_id"]]
+        errors = int(row["errors"] or 0)
+        requests.add_metric([*key, "success"], int(row["requests"] or 0) - errors)
+        requests.add_metric([*key, "error"], errors)
+        for token_type, column in TOKEN_TYPES.items():
+            tokens.add_metric([*key, token_type], int(row[column] or 0))
+        if row["cost"] is not None:
+            cost.add_metric(key, float(row["cost"]))
+    yield from (requests, tokens, cost)
+
+
+def _window_gauges(latest: Any) -> Iterator[Metric]:
+    duration = GaugeMetricFamily(
+        "llm_request_duration_seconds",
+        "End-to-end latency quantiles of the latest aggregated window (nearest rank)",
+        labels=[*LABELS, "quantile"],
+    )
+    ttft = GaugeMetricFamily(
+        "llm_time_to_first_token_seconds",
+        "Time-to-first-token quantiles of the latest aggregated window (nearest rank)",
+        labels=[*LABELS, "quantile"],
+    )
+    gauges = [(GaugeMetricFamily(n, h, labels=LABELS), column) for n, h, column in WINDOW_GAUGES]
+    start = GaugeMetricFamily(
+        "llm_window_start_timestamp_seconds", "Start of the latest window", labels=LABELS
+    )
+    end = GaugeMetricFamily(
+        "llm_window_end_timestamp_seconds", "End of the latest window", labels=LABELS
+    )
+    for row in latest:
+        key = [row["feature_id"], row["model_id"]]
+        for family, quantiles in ((duration, LATENCY_QUANTILES), (ttft, TTFT_QUANTILES)):
+            for quantile, column in quantiles.items():
+                if row[column] is not None:
+                    family.add_metric([*key, quantile], row[column] / 1000.0)
+        for family, column in gauges:
+            if row[column] is not None:
+                family.add_metric(key, float(row[column]))
+        start.add_metric(key, row["window_start"].timestamp())
+        end.add_metric(key, row["window_end"].timestamp())
+    yield from (duration, ttft, *(family for family, _ in gauges), start, end)
