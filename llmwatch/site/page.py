@@ -67,6 +67,8 @@ def render_index(data: SiteData, reports_dir: Path, generated_at: datetime) -> s
         _quality_charts(data),
         "<h2>Drift reports</h2>",
         _drift_table(data.drift_runs, reports_dir),
+        "<h2>Triage reports</h2>",
+        _triage_list(reports_dir),
     ]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -148,3 +150,16 @@ def _drift_table(runs: list[dict[str, Any]], reports_dir: Path) -> str:
             f"<td>{run['n_reference']}</td><td>{run['n_current']}</td><td>{link}</td></tr>"
         )
     return f'<table id="drift-reports">{head}{"".join(rows)}</table>'
+
+
+def _triage_list(reports_dir: Path) -> str:
+    """Links to the triage pages on disk (``llmwatch triage`` writes triage/<alert id>.html)."""
+    folder = reports_dir / "triage"
+    ids = sorted(
+        (int(p.stem) for p in folder.glob("*.html") if p.stem.isdigit()) if folder.is_dir() else (),
+        reverse=True,
+    )
+    if not ids:
+        return '<p class="empty">No triage reports yet.</p>'
+    items = "".join(f'<li><a href="triage/{i}.html">alert #{i}</a></li>' for i in ids)
+    return f'<ul id="triage-reports">{items}</ul>'
