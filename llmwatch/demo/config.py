@@ -42,6 +42,10 @@ class DemoConfig:
     # by chance.
     chart_window_minutes: int = 120
     chart_warmup_windows: int = 22
+    # The smallest shift of the mean judged score worth a page is about 0.1 on the 1-5
+    # scale: day-to-day wobbles of rag_qa's mean of ~0.08 in clean traffic would
+    # otherwise cross limits built from a tight baseline sigma (~0.07 at these volumes).
+    chart_min_sigma: float = 0.15
     probe_repeats: int = 2
     drift_sample_size: int = 3_000
 
@@ -100,6 +104,7 @@ def settings_toml(config: DemoConfig, base_url: str, scenario: Scenario) -> str:
         "commit_every = 500",
         f"chart_window_minutes = {config.chart_window_minutes}",
         f"chart_warmup_windows = {config.chart_warmup_windows}",
+        f"chart_min_sigma = {config.chart_min_sigma}",
         "",
         "[evals]",
         f"probe_repeats = {config.probe_repeats}",
