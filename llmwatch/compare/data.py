@@ -119,9 +119,16 @@ def _latency_values(conn: Connection, where: ColumnElement[bool]) -> tuple[np.nd
     result = conn.execute(
         select(Request.latency_ms, Request.ttft_ms).where(where, Request.error.is_(None))
     )
+    # Two plain float columns (no result processing on either backend): read the DB-API
+    # cursor's tuples straight into NumPy; building a Row per request costs more than
+    # the query itself, and NumPy probing Rows as mappings 20x more.
+    cursor = result.cursor
     chunks: list[np.ndarray] = []
-    while rows := result.fetchmany(_CHUNK):
-        chunks.append(np.array(rows, dtype=float).reshape(-1, 2))
+    try:
+        while rows := cursor.fetchmany(_CHUNK):
+            chunks.append(np.array(rows, dtype=float).reshape(-1, 2))
+    finally:
+        result.close()
     if not chunks:
         return np.empty(0), np.empty(0)
     values = np.concatenate(chunks)
