@@ -29,6 +29,12 @@ llm_window_start_timestamp_seconds      gauge    latest window's start (to see s
 llm_window_end_timestamp_seconds        gauge    latest window's end
 llm_alerts_total{kind,severity}         counter  alerts stored, by kind and severity (feature
                                                  and model are "" for alerts without one)
+llm_quality_chart{metric,chart,         gauge    latest point of each EWMA control chart
+  statistic}                                     (chart_points + chart_state): statistic =
+                                                 window_mean, window_n, ewma, lcl, ucl;
+                                                 labels feature, metric (judge_score ...)
+                                                 and chart (its id: rubric and judge model);
+                                                 no model label (charts are per feature)
 ======================================  =======  =============================================
 
 The "latest window" is the newest ``window_metrics`` row of each feature x model. The
@@ -47,7 +53,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, func, select
 
-from llmwatch.warehouse.models import Alert, WindowMetrics
+from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, WindowMetrics
 
 LABELS = ["feature", "model"]
 TOKEN_TYPES = {
@@ -85,6 +91,7 @@ class WarehouseCollector(Collector):
             latest = conn.execute(_latest_windows()).mappings().all()
             totals = conn.execute(_totals()).mappings().all()
             alerts = conn.execute(_alert_counts()).all()
+            charts = conn.execute(_latest_chart_points()).mappings().all()
         yield from _counters(totals)
         yield from _window_gauges(latest)
         alerts_total = CounterMetricFamily(
@@ -95,6 +102,7 @@ class WarehouseCollector(Collector):
         for kind, severity, feature, model, count in alerts:
             alerts_total.add_metric([kind, severity, feature or "", model or ""], count)
         yield alerts_total
+        yield _quality_charts(charts)
 
 
 def _latest_windows() -> Any:
@@ -196,3 +204,43 @@ def _window_gauges(latest: Any) -> Iterator[Metric]:
         start.add_metric(key, row["window_start"].timestamp())
         end.add_metric(key, row["window_end"].timestamp())
     yield from (duration, ttft, *(family for family, _ in gauges), start, end)
+
+
+CHART_STATISTICS = {"window_mean": "mean", "window_n": "n", "ewma": "z", "lcl": "lcl", "ucl": "ucl"}
+
+
+def _latest_chart_points() -> Any:
+    newest = (
+        select(ChartPoint.chart_id, func.max(ChartPoint.window_start).label("window_start"))
+        .group_by(ChartPoint.chart_id)
+        .subquery()
+    )
+    return (
+        select(ChartState.feature_id, ChartState.metric, ChartPoint.__table__)
+        .join(
+            newest,
+            and_(
+                ChartPoint.chart_id == newest.c.chart_id,
+                ChartPoint.window_start == newest.c.window_start,
+            ),
+        )
+        .join(ChartState, ChartState.chart_id == ChartPoint.chart_id)
+        .order_by(ChartPoint.chart_id)
+    )
+
+
+def _quality_charts(points: Any) -> Metric:
+    family = GaugeMetricFamily(
+        "llm_quality_chart",
+        "Latest window of each EWMA control chart (judged quality): the window mean and "
+        "size, the EWMA statistic and its control limits",
+        labels=["feature", "metric", "chart", "statistic"],
+    )
+    for row in points:
+        for statistic, column in CHART_STATISTICS.items():
+            if row[column] is not None:
+                family.add_metric(
+                    [row["feature_id"], row["metric"], row["chart_id"], statistic],
+                    float(row[column]),
+                )
+    return family

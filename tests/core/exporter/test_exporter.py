@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 
 from llmwatch.aggregation import run_window
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.exporter import render, start_exporter, write_textfile
 from llmwatch.settings import CostSettings
-from llmwatch.warehouse.models import Alert, WindowMetrics
+from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, WindowMetrics
 from tests.core.compare.traffic import EQUAL, START, ingest_canary_traffic
 
 HOURS = 4
@@ -159,3 +159,53 @@ def test_http_exporter_is_scraped(aggregated: Engine) -> None:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_quality_charts_export_their_latest_point(engine: Engine) -> None:
+    now = START + timedelta(days=2)
+    chart_id = "judge_score|rag_qa|v1|sim-judge"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ChartState),
+            [
+                {
+                    "chart_id": chart_id,
+                    "feature_id": "rag_qa",
+                    "metric": "judge_score",
+                    "lam": 0.1,
+                    "limit_l": 2.814,
+                    "phase": "monitoring",
+                    "mu0": 4.2,
+                    "sigma0": 0.3,
+                    "z": 3.9,
+                    "t": 22,
+                    "updated_at": now,
+                }
+            ],
+        )
+        conn.execute(
+            insert(ChartPoint),
+            [
+                {
+                    "chart_id": chart_id,
+                    "window_start": START + timedelta(hours=h),
+                    "window_end": START + timedelta(hours=h + 1),
+                    "n": 10 + h,
+                    "mean": 4.0 - h / 10,
+                    "z": 4.1 - h / 100,
+                    "lcl": 4.0 if h else None,
+                    "ucl": 4.4 if h else None,
+                    "signal": h == 2,
+                }
+                for h in range(3)
+            ],
+        )
+    samples = _samples(render(engine))
+    labels = {"feature": "rag_qa", "metric": "judge_score", "chart": chart_id}
+    got = {
+        stat: samples[_key("llm_quality_chart", **labels, statistic=stat)]
+        for stat in ("window_mean", "window_n", "ewma", "lcl", "ucl")
+    }
+    assert got == pytest.approx(
+        {"window_mean": 3.8, "window_n": 12, "ewma": 4.08, "lcl": 4.0, "ucl": 4.4}
+    )
