@@ -1,8 +1,9 @@
 """Daily drift report flow: SPEC 4.6.
 
 Reference (trailing days, or a pinned baseline) and current day from the warehouse,
-sampled to a bounded size; Evidently compares them; the HTML report goes to
-reports/drift/<date>.html, the per-column verdicts to the warehouse, an input_drift
+sampled to a bounded size; prompt embeddings (centroid distance and embedding drift)
+join them when an embedding endpoint is configured; Evidently compares them; the HTML
+report goes to reports/drift/<date>.html, the per-column verdicts to the warehouse, an input_drift
 alert is raised when enough columns drifted, and the reports site is regenerated.
 """
 
@@ -19,6 +20,7 @@ from llmwatch.settings import get_settings
 from tasks.alerts import deliver_pending_alerts
 from tasks.drift import (
     compare,
+    embed_prompts,
     load_frame,
     publish,
     raise_alerts,
@@ -47,7 +49,8 @@ def drift_report_flow(report_date: date | None = None) -> DriftRunSummary:
 
     reference = load_frame(windows, "reference")
     current = load_frame(windows, "current")
-    result = compare(reference, current)
+    frames = embed_prompts(windows, reference, current)  # as is unless embeddings are on
+    result = compare(frames)
     report = write_report(windows, result)
     store_run(windows, result, reference, current, report)
     alert_ids = raise_alerts(windows, result, report)

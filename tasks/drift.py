@@ -23,6 +23,7 @@ from llmwatch.drift import (
     replace_run,
     run_drift,
 )
+from llmwatch.drift.embeddings import EmbeddedFrames, embed_frames
 from llmwatch.drift.html import safe_report_html
 from llmwatch.settings import get_settings
 from llmwatch.site import drift_report_name
@@ -67,15 +68,35 @@ def load_frame(windows: DriftWindows, side: str) -> WindowFrame:
     return frame
 
 
+# Retried as a whole: the HTTP calls inside already retry transient failures per batch.
+@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def embed_prompts(
+    windows: DriftWindows, reference: WindowFrame, current: WindowFrame
+) -> EmbeddedFrames:
+    """Prompt embeddings and centroid distance when an endpoint is configured, else as is."""
+    embedded = embed_frames(
+        reference.frame, current.frame, get_settings().drift,
+        reference_start=windows.reference_start, current_start=windows.current_start,
+    )  # fmt: skip
+    if embedded.vector_columns:
+        get_run_logger().info(
+            "embedded %d prompts; all columns compared on %d reference / %d current rows",
+            embedded.n_embedded, len(embedded.reference), len(embedded.current),
+        )  # fmt: skip
+    return embedded
+
+
 @task(cache_policy=NO_CACHE)
-def compare(reference: WindowFrame, current: WindowFrame) -> DriftResult:
+def compare(frames: EmbeddedFrames) -> DriftResult:
     settings = get_settings().drift
     result = run_drift(
-        reference.frame,
-        current.frame,
+        frames.reference,
+        frames.current,
         drift_share=settings.drift_share,
         min_judged=settings.min_judged,
+        embedding_columns=frames.vector_columns,
     )
+    result.skipped.update(frames.skipped)
     for name, reason in result.skipped.items():
         get_run_logger().info("column %s not compared: %s", name, reason)
     return result

@@ -8,12 +8,15 @@ verdict it used for every column are read back from the snapshot and stored as t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report
 from evidently.core.report import Snapshot
+from evidently.metrics import EmbeddingsDrift
+from evidently.metrics.embeddings import ModelDriftMethod
 from evidently.presets import DataDriftPreset
 
 from llmwatch.drift.features import TEXT_FEATURES
@@ -32,6 +35,13 @@ CATEGORICAL = ("feature_id", "model_id", "user_segment", "finish_reason")
 TEXT = ("prompt",)
 # A numerical column needs this many values on each side to be compared at all.
 MIN_VALUES = 10
+# The prompt embeddings, compared as one set by Evidently's EmbeddingsDrift with its
+# default method stated explicitly: a classifier told to separate reference from
+# current embeddings; drift when its ROC AUC on held-out rows exceeds the threshold.
+# (No bootstrap: then the verdict is exactly "score > threshold" and can be stored.)
+EMBEDDING_SET = "prompt_embedding"
+EMBEDDING_METHOD = "model-based (SGD classifier ROC AUC)"
+EMBEDDING_THRESHOLD = 0.55
 
 
 @dataclass(frozen=True)
@@ -86,9 +96,18 @@ def select_columns(
 
 
 def run_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, *, drift_share: float, min_judged: int = 30
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    drift_share: float,
+    min_judged: int = 30,
+    embedding_columns: Sequence[str] = (),
 ) -> DriftResult:
-    """Run Evidently's DataDriftPreset and extract one verdict per compared column."""
+    """Run Evidently's DataDriftPreset and extract one verdict per compared column.
+
+    ``embedding_columns`` (the prompt embedding vectors, see llmwatch.drift.embeddings)
+    are compared as one set by Evidently's EmbeddingsDrift, which adds one verdict.
+    """
     if reference.empty or current.empty:
         raise ValueError(
             f"drift needs requests on both sides: {len(reference)} reference, "
@@ -100,13 +119,21 @@ def run_drift(
         numerical_columns=[n for n in names if kinds[n] == "numerical"],
         categorical_columns=[n for n in names if kinds[n] == "categorical"],
         text_columns=[n for n in names if kinds[n] == "text"],
+        embeddings={EMBEDDING_SET: list(embedding_columns)} if embedding_columns else None,
     )
-    report = Report([DataDriftPreset(columns=names, drift_share=drift_share)], include_tests=True)
-    snapshot = report.run(
-        Dataset.from_pandas(current[names], data_definition=definition),
-        Dataset.from_pandas(reference[names], data_definition=definition),
+    metrics: list[Any] = [DataDriftPreset(columns=names, drift_share=drift_share)]
+    if embedding_columns:
+        method = ModelDriftMethod(threshold=EMBEDDING_THRESHOLD, bootstrap=False)
+        metrics.append(EmbeddingsDrift(embeddings_name=EMBEDDING_SET, drift_method=method))
+    used = names + list(embedding_columns)
+    snapshot = Report(metrics, include_tests=True).run(
+        Dataset.from_pandas(current[used], data_definition=definition),
+        Dataset.from_pandas(reference[used], data_definition=definition),
     )
-    return DriftResult(extract_columns(snapshot.dict(), kinds), snapshot, skipped)
+    columns = extract_columns(snapshot.dict(), kinds)
+    if embedding_columns:
+        columns.append(extract_embedding_drift(snapshot.dict()))
+    return DriftResult(columns, snapshot, skipped)
 
 
 def extract_columns(result: dict[str, Any], kinds: dict[str, str]) -> list[ColumnDrift]:
@@ -141,3 +168,20 @@ def extract_columns(result: dict[str, Any], kinds: dict[str, str]) -> list[Colum
             )
         )
     return columns
+
+
+def extract_embedding_drift(result: dict[str, Any]) -> ColumnDrift:
+    """The EmbeddingsDrift score (ROC AUC) and its verdict, score > threshold."""
+    for metric in result["metrics"]:
+        config = metric.get("config", {})
+        if config.get("embeddings_name") == EMBEDDING_SET:
+            score = float(metric["value"])
+            return ColumnDrift(
+                column=EMBEDDING_SET,
+                kind="embedding",
+                method=EMBEDDING_METHOD,
+                score=score,
+                threshold=EMBEDDING_THRESHOLD,
+                drifted=score > EMBEDDING_THRESHOLD,
+            )
+    raise ValueError("Evidently returned no embeddings drift result")
