@@ -20,8 +20,10 @@ RSS is that case's own:
              DataDefinition - no sampling, no database, no HTML, no verdict extraction.
 
 Time is wall clock of the work only (imports, connecting and unpickling excluded).
-Memory is the subprocess's peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, so
-it covers native memory of NumPy/pandas/SQLite too, not only Python objects), absolute
+Memory is the subprocess's peak RSS (the warehouse is built in a subprocess of its own,
+so the driver that forks the cases stays small: Linux carries the parent's peak into a
+forked child's ru_maxrss). It is ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, so it
+covers native memory of NumPy/pandas/SQLite too, not only Python objects; absolute
 and as the increase over the process after imports.
 """
 
@@ -92,6 +94,7 @@ def build(folder: Path, rows: int) -> str:
     print(
         f"  setup: generated 2 x {rows:,} requests in {generated:.1f} s, ingested "
         f"{summary.total('loaded'):,} in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
         flush=True,
     )
     return url
@@ -199,6 +202,9 @@ def run_case(args: list[str]) -> dict[str, Any]:
 
 
 def child(args: argparse.Namespace) -> None:
+    if args.case == "build":
+        print(json.dumps({"url": build(Path(args.folder), args.build_rows)}))
+        return
     frames = Path(args.frames)
     if args.case == "llmwatch":
         result = case_llmwatch(args.url, args.sample_size, frames, Path(args.reports))
@@ -215,7 +221,14 @@ def bench(rows: int, sample_size: int) -> dict[str, Any]:
     print(f"\n== {rows:,} vs {rows:,} requests", flush=True)
     with tempfile.TemporaryDirectory(prefix="llmwatch-drift-bench-") as tmp:
         folder = Path(tmp)
-        url = build(folder, rows)
+        # Built in a subprocess too: Linux carries a parent's peak RSS over fork+exec into
+        # the child's ru_maxrss, so the driver must stay small for the peaks to be fair.
+        built = subprocess.run(
+            [sys.executable, __file__, "--case", "build", "--folder", tmp,
+             "--build-rows", str(rows)],
+            check=True, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        url = json.loads(built.stdout.strip().splitlines()[-1])["url"]
         frames = folder / "frames.pkl"
         common = ["--url", url, "--sample-size", str(sample_size), "--frames", str(frames)]
         ours = run_case(["--case", "llmwatch", *common, "--reports", str(folder)])
@@ -256,7 +269,11 @@ def main() -> None:
         "--rows", default="100000,1000000", help="requests per side, comma-separated"
     )
     parser.add_argument("--sample-size", type=int, default=20_000, help="DriftSettings.sample_size")
-    parser.add_argument("--case", choices=["llmwatch", "evidently"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--case", choices=["build", "llmwatch", "evidently"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--build-rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--frames", help=argparse.SUPPRESS)
     parser.add_argument("--reports", help=argparse.SUPPRESS)
