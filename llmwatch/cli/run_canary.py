@@ -73,5 +73,6 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None) -> None:
         raise SystemExit(1)
     if result.inconclusive:
         click.echo("\nVERDICT: INCONCLUSIVE (a run failed or had too many errors)", err=True)
-        raise SystemExit(2)
+        # 3 like `run compare`'s hold; 2 is click's usage error.
+        raise SystemExit(3)
     click.echo("\nVERDICT: PASS")
