@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy import Engine
 
 from llmwatch.aggregation import (
     aggregate_window,
@@ -22,7 +19,7 @@ from llmwatch.aggregation import (
 )
 from llmwatch.alerts import list_alerts
 from llmwatch.settings import get_settings
-from llmwatch.warehouse import make_engine
+from llmwatch.warehouse import settings_engine
 
 # Columns of the metrics table artifact: what a person scans first.
 ARTIFACT_COLUMNS = (
@@ -34,14 +31,6 @@ ARTIFACT_COLUMNS = (
 ARTIFACT_MAX_ROWS = 500
 
 
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = make_engine(get_settings().resolved_warehouse_url())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
 
 @task
 def windows_to_compute(start: datetime | None, end: datetime | None) -> list[datetime]:
@@ -52,7 +41,7 @@ def windows_to_compute(start: datetime | None, end: datetime | None) -> list[dat
     if start is not None and end is not None:
         windows = windows_between(start, end)
     else:
-        with _engine() as engine, engine.connect() as conn:
+        with settings_engine() as engine, engine.connect() as conn:
             watermark = read_watermark(conn)
         cost = get_settings().cost
         windows = default_windows(
@@ -68,13 +57,13 @@ def windows_to_compute(start: datetime | None, end: datetime | None) -> list[dat
 # Retries cover a warehouse that is briefly unavailable; every step is idempotent.
 @task(retries=2, retry_delay_seconds=5)
 def aggregate(window_start: datetime) -> list[dict[str, Any]]:
-    with _engine() as engine, engine.connect() as conn:
+    with settings_engine() as engine, engine.connect() as conn:
         return aggregate_window(conn, window_start, get_settings().cost)
 
 
 @task(retries=2, retry_delay_seconds=5)
 def write_window(window_start: datetime, rows: list[dict[str, Any]]) -> int:
-    with _engine() as engine, engine.begin() as conn:
+    with settings_engine() as engine, engine.begin() as conn:
         written = replace_window(conn, window_start, rows)
     get_run_logger().info("window %s: %d feature x model rows", window_start.isoformat(), written)
     return written
@@ -85,7 +74,7 @@ def raise_alerts(window_start: datetime) -> list[int]:
     """Evaluate the stored window and store its alerts; returns the ids of new alerts
     (the ones not suppressed by the cool-down)."""
     settings = get_settings().cost
-    with _engine() as engine, engine.begin() as conn:
+    with settings_engine() as engine, engine.begin() as conn:
         alerts = evaluate_window(conn, window_start, settings)
         ids = record_alerts(conn, alerts, cooldown=timedelta(hours=settings.cooldown_hours))
     if ids:
@@ -107,7 +96,7 @@ def publish_metrics(rows: list[dict[str, Any]]) -> None:
 @task
 def publish_alerts(alert_ids: list[int]) -> None:
     wanted = set(alert_ids)
-    with _engine() as engine, engine.connect() as conn:
+    with settings_engine() as engine, engine.connect() as conn:
         alerts = [a for a in list_alerts(conn) if a["id"] in wanted]
     if not alerts:
         markdown = "No alert raised."

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Engine
 
 from llmwatch.alerts import record_alerts
 from llmwatch.drift import (
@@ -27,16 +24,7 @@ from llmwatch.drift.embeddings import EmbeddedFrames, embed_frames
 from llmwatch.drift.html import safe_report_html
 from llmwatch.settings import get_settings
 from llmwatch.site import drift_report_name
-from llmwatch.warehouse import make_engine
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = make_engine(get_settings().resolved_warehouse_url())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+from llmwatch.warehouse import settings_engine
 
 
 # Frames and snapshots are large: never hash them into a cache key.
@@ -48,7 +36,7 @@ def load_frame(windows: DriftWindows, side: str) -> WindowFrame:
         if side == "reference"
         else (windows.current_start, windows.current_end)
     )
-    with _engine() as engine, engine.connect() as conn:
+    with settings_engine() as engine, engine.connect() as conn:
         frame = load_window(
             conn,
             start,
@@ -117,7 +105,7 @@ def store_run(
     windows: DriftWindows, result: DriftResult, reference: WindowFrame, current: WindowFrame,
     report: Path,
 ) -> StoredRun:  # fmt: skip
-    with _engine() as engine, engine.begin() as conn:
+    with settings_engine() as engine, engine.begin() as conn:
         return replace_run(
             conn, windows, result,
             n_reference=reference.population, n_current=current.population,
@@ -129,7 +117,7 @@ def store_run(
 def raise_alerts(windows: DriftWindows, result: DriftResult, report: Path) -> list[int]:
     settings = get_settings().drift
     alerts = input_drift_alerts(windows, result, settings.drift_share, str(report))
-    with _engine() as engine, engine.begin() as conn:
+    with settings_engine() as engine, engine.begin() as conn:
         ids = record_alerts(conn, alerts, cooldown=timedelta(hours=settings.alert_cooldown_hours))
     if ids:
         get_run_logger().warning("input drift on %s: %s", windows.report_date, alerts[0].message)

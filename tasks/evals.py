@@ -7,8 +7,6 @@ each call, and a call that still fails is recorded as an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -16,23 +14,13 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
-from sqlalchemy import Engine
 
 from llmwatch.alerts import record_alerts
 from llmwatch.evals import job
 from llmwatch.evals.compare import Verdict, format_verdict
 from llmwatch.evals.job import RunReport
 from llmwatch.settings import get_settings
-from llmwatch.warehouse import make_engine
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = make_engine(get_settings().resolved_warehouse_url())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+from llmwatch.warehouse import settings_engine
 
 
 def _secret(target: str) -> SecretStr | None:
@@ -73,7 +61,7 @@ def _log_run(report: RunReport) -> None:
 async def run_golden_target(target: str) -> RunReport:
     settings = get_settings()
     dataset = job.golden_dataset(settings)
-    with _engine() as engine:
+    with settings_engine() as engine:
         report = await job.golden_run(engine, settings, target, dataset, secret=_secret(target))
     _log_run(report)
     return report
@@ -83,7 +71,7 @@ async def run_golden_target(target: str) -> RunReport:
 async def run_canary_target(target: str) -> RunReport:
     settings = get_settings()
     probes = job.probe_set(settings)
-    with _engine() as engine:
+    with settings_engine() as engine:
         report = await job.canary_run(engine, settings, target, probes, secret=_secret(target))
     _log_run(report)
     return report
@@ -107,7 +95,7 @@ def raise_alerts(pairs: list[tuple[RunReport, Verdict]]) -> list[int]:
     if not alerts:
         return []
     cooldown = timedelta(hours=get_settings().evals.alert_cooldown_hours)
-    with _engine() as engine, engine.begin() as conn:
+    with settings_engine() as engine, engine.begin() as conn:
         return record_alerts(conn, alerts, cooldown)
 
 

@@ -7,15 +7,13 @@ client retries each call, and a run that stops early leaves the rest to the next
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from statistics import fmean
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from llmwatch.alerts import alert_to_dict
 from llmwatch.judge import job
@@ -23,23 +21,14 @@ from llmwatch.judge.quality import ChartUpdate
 from llmwatch.judge.runner import JudgeRunReport
 from llmwatch.judge.store import Selection
 from llmwatch.settings import get_settings
-from llmwatch.warehouse import make_engine
+from llmwatch.warehouse import settings_engine
 from llmwatch.warehouse.models import Alert
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = make_engine(get_settings().resolved_warehouse_url())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def select_samples(start: datetime | None, end: datetime | None) -> Selection:
     setup = job.judge_setup(get_settings())
-    with _engine() as engine:
+    with settings_engine() as engine:
         selection = job.select(engine, setup, start, end)
     get_run_logger().info(
         "%s mode: scanned %d request(s), %d to judge (%d already judged, %d without output, "
@@ -66,7 +55,7 @@ async def judge_samples(selection: Selection) -> JudgeRunReport:
         setup.rubric.version,
         setup.limits.concurrency,
     )
-    with _engine() as engine:
+    with settings_engine() as engine:
         report = await job.judge(engine, setup, selection)
     logger.info(
         "judged %d ok, %d parse failure(s), %d refused, %d deferred, %d not started; "
@@ -90,7 +79,7 @@ def update_charts(report: JudgeRunReport) -> list[ChartUpdate]:
     setup = job.judge_setup(settings)
     now = datetime.now(UTC)
     closed = job.closed_before(report, setup.cfg, now)
-    with _engine() as engine:
+    with settings_engine() as engine:
         updates = job.chart(engine, setup, closed, now)
     for update in updates:
         if update.conflict:
@@ -143,7 +132,7 @@ def publish_summary(report: JudgeRunReport, charts: list[ChartUpdate]) -> None:
     alert_ids = [i for c in charts for i in c.alert_ids]
     alerts = []
     if alert_ids:
-        with _engine() as engine, engine.connect() as conn:
+        with settings_engine() as engine, engine.connect() as conn:
             query = select(Alert.__table__).where(Alert.id.in_(alert_ids)).order_by(Alert.id)
             alerts = [alert_to_dict(row) for row in conn.execute(query).mappings()]
     create_table_artifact(

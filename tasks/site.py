@@ -9,15 +9,12 @@ from prefect.cache_policies import NO_CACHE
 
 from llmwatch.settings import get_settings
 from llmwatch.site import generate_site
-from llmwatch.warehouse import make_engine
+from llmwatch.warehouse import settings_engine
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def regenerate_site() -> Path:
-    engine = make_engine(get_settings().resolved_warehouse_url())
-    try:
+    with settings_engine() as engine:
         index = generate_site(engine, get_settings().reports_dir)
-    finally:
-        engine.dispose()
     get_run_logger().info("reports site written to %s", index)
     return index

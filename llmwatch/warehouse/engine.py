@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # psycopg 3 is the one PostgreSQL driver we ship and test.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+@contextmanager
+def settings_engine() -> Iterator[Engine]:
+    """An engine on the configured warehouse, disposed on exit (one per task run).
+
+    Prefect may run tasks in worker threads or other processes, so each task opens its
+    own engine rather than sharing one across the flow.
+    """
+    from llmwatch.settings import get_settings
+
+    engine = make_engine(get_settings().resolved_warehouse_url())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
