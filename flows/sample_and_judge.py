@@ -45,7 +45,7 @@ async def sample_and_judge(
 ) -> JudgeFlowSummary:
     selection = select_samples(start, end)
     report = await judge_samples(selection)
-    charts = update_charts(report)
+    charts = update_charts(report, until=end)
     publish_summary(report, charts)
     deliver_pending_alerts()
 

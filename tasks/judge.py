@@ -74,11 +74,11 @@ async def judge_samples(selection: Selection) -> JudgeRunReport:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def update_charts(report: JudgeRunReport) -> list[ChartUpdate]:
+def update_charts(report: JudgeRunReport, until: datetime | None = None) -> list[ChartUpdate]:
     settings = get_settings()
     setup = job.judge_setup(settings)
     now = datetime.now(UTC)
-    closed = job.closed_before(report, setup.cfg, now)
+    closed = job.closed_before(report, setup.cfg, now, until)
     with settings_engine() as engine:
         updates = job.chart(engine, setup, closed, now)
     for update in updates:

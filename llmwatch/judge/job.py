@@ -115,12 +115,20 @@ async def judge(engine: Engine, setup: JudgeSetup, selection: Selection) -> Judg
         )
 
 
-def closed_before(report: JudgeRunReport, cfg: JudgeSettings, now: datetime) -> datetime:
-    """Windows ending at or before this instant are complete and can be charted."""
-    settled = now - timedelta(minutes=cfg.chart_settle_minutes)
+def closed_before(
+    report: JudgeRunReport, cfg: JudgeSettings, now: datetime, until: datetime | None = None
+) -> datetime:
+    """Windows ending at or before this instant are complete and can be charted.
+
+    A back-fill of [start, end) has judged nothing after ``end``: charting past it
+    would close later windows empty and they could never be charted again.
+    """
+    closed = now - timedelta(minutes=cfg.chart_settle_minutes)
+    if until is not None:
+        closed = min(closed, until)
     if report.earliest_pending_ts is not None:
-        return min(settled, report.earliest_pending_ts)
-    return settled
+        closed = min(closed, report.earliest_pending_ts)
+    return closed
 
 
 def chart(
