@@ -58,6 +58,12 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None) -> None:
             f"{report.status}, {report.n_calls} call(s), {report.n_errors} error(s) excluded"
             + (f" - {report.fatal}" if report.fatal else "")
         )
+        if report.retrieval is not None:
+            r = report.retrieval
+            click.echo(
+                f"  retrieval over {r.n} RAG example(s): recall@{r.k} {r.recall_at_k:.3f}, "
+                f"MRR {r.mrr:.3f}"
+            )
     for verdict in result.verdicts:
         against = (
             f"baseline {verdict.reference}" if verdict.against == "baseline" else "previous run"

@@ -41,6 +41,8 @@ class GoldenExample:
     system: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     answer: str | None = None
+    # RAG examples: the documents a good retriever returns, for recall@k and MRR.
+    relevant_ids: tuple[str, ...] | None = None
 
     def messages(self) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -105,7 +107,8 @@ def _text(raw: dict[str, Any], name: str, required: bool = True) -> str | None:
 def _parse(raw: Any) -> GoldenExample:
     if not isinstance(raw, dict):
         raise ValueError("each line must be a JSON object")
-    unknown = set(raw) - {"id", "intent", "prompt", "system", "check", "params", "answer"}
+    known = {"id", "intent", "prompt", "system", "check", "params", "answer", "relevant_ids"}
+    unknown = set(raw) - known
     if unknown:
         raise ValueError(f"unknown field(s) {sorted(unknown)}")
     example_id = str(_text(raw, "id"))
@@ -116,6 +119,13 @@ def _parse(raw: Any) -> GoldenExample:
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise ValueError("'params' must be an object")
+    relevant = raw.get("relevant_ids")
+    if relevant is not None and (
+        not isinstance(relevant, list)
+        or not relevant
+        or not all(isinstance(r, str) and r for r in relevant)
+    ):
+        raise ValueError("'relevant_ids' must be a non-empty list of strings")
     return GoldenExample(
         id=example_id,
         intent=intent,
@@ -124,4 +134,5 @@ def _parse(raw: Any) -> GoldenExample:
         system=_text(raw, "system", required=False),
         params=params,
         answer=_text(raw, "answer", required=False),
+        relevant_ids=tuple(relevant) if relevant is not None else None,
     )

@@ -27,6 +27,7 @@ from llmwatch.evals.compare import (
 )
 from llmwatch.evals.dataset import Dataset, load_dataset
 from llmwatch.evals.probes import ProbeSet, load_probes
+from llmwatch.evals.retrieval import RetrievalSummary, retrieval_summary
 from llmwatch.evals.runner import ProbeResult, run_golden, run_probes
 from llmwatch.evals.store import (
     COMPARABLE,
@@ -57,6 +58,8 @@ class RunReport:
     client: dict[str, int] = field(default_factory=dict)
     golden: dict[str, Counts] = field(default_factory=dict)
     probes: dict[str, ProbeStats] = field(default_factory=dict)
+    # RAG golden sets: recall@k and MRR over examples with retrieved and relevant ids.
+    retrieval: RetrievalSummary | None = None
     previous_run_id: str | None = None
     vs_previous: Verdict | None = None
 
@@ -149,6 +152,7 @@ async def golden_run(
         fatal=outcome.fatal,
         client=outcome.client,
         golden=counts,
+        retrieval=_retrieval(dataset, results),
     )
     with engine.begin() as conn:
         save_golden_run(
@@ -318,6 +322,16 @@ def regression_alerts(report: RunReport, verdict: Verdict) -> list[NewAlert]:
     return alerts
 
 
+def _retrieval(dataset: Dataset, results: list[Any]) -> RetrievalSummary | None:
+    relevant = {e.id: e.relevant_ids for e in dataset.examples if e.relevant_ids}
+    if not relevant:
+        return None
+    summary = retrieval_summary(
+        (r.details.get("retrieved_ids"), relevant.get(r.example_id)) for r in results
+    )
+    return summary if summary.n else None
+
+
 def _summary(report: RunReport) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "set": report.set_name,
@@ -332,4 +346,6 @@ def _summary(report: RunReport) -> dict[str, Any]:
             name: {"passed": c.passed, "scored": c.scored, "errors": c.errors}
             for name, c in report.golden.items()
         }
+    if report.retrieval is not None:
+        summary["retrieval"] = report.retrieval.to_dict()
     return summary

@@ -148,6 +148,8 @@ def _copy_call(result: ExampleResult, reply: ChatResult) -> None:
         finish_reason=reply.finish_reason,
         attempts=reply.attempts,
     )
+    if reply.retrieved_ids is not None:
+        result.details["retrieved_ids"] = list(reply.retrieved_ids)
 
 
 def judge_messages(question: str, reference: str, answer: str) -> list[dict[str, str]]:

@@ -107,6 +107,9 @@ class ChatResult:
     elapsed_ms: float
     attempts: int
     cost_usd: float | None
+    # Document ids a RAG endpoint says it retrieved, in rank order (a non-standard
+    # ``retrieved_ids`` response field); None when the endpoint does not say.
+    retrieved_ids: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -346,7 +349,14 @@ class ChatClient:
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
             attempts=attempt,
             cost_usd=None,
+            retrieved_ids=_retrieved_ids(data.get("retrieved_ids")),
         )
+
+
+def _retrieved_ids(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
