@@ -6,12 +6,18 @@ registered at the bottom of this file.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 
 @click.group()
 def run() -> None:
     """Run a monitoring job now (through its Prefect flow)."""
+    # Without PREFECT_API_URL, Prefect starts a throwaway local API for this one run; its
+    # shutdown logs event-flush tracebacks a user can do nothing about (the run itself
+    # has completed). Only a server started by this process reads this setting.
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
 from llmwatch.cli.run_cost import cost  # noqa: E402
