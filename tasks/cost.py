@@ -31,7 +31,6 @@ ARTIFACT_COLUMNS = (
 ARTIFACT_MAX_ROWS = 500
 
 
-
 @task
 def windows_to_compute(start: datetime | None, end: datetime | None) -> list[datetime]:
     """The explicit range's hours, or the look-back (plus anything missed since the
