@@ -117,16 +117,11 @@ class CostSettings(BaseModel):
         return thresholds
 
 
-class JudgeSettings(BaseModel):
-    """Sample-and-judge (SPEC 4.3) and its quality control charts (SPEC 5)."""
+class EndpointLimits(BaseModel):
+    """How llmwatch calls one LLM endpoint: concurrency, rate, retries, timeouts, breaker."""
 
-    rubric_version: str = "v1"
-    # Fraction of each feature's requests that is judged; features not listed get the default.
-    default_sample_rate: float = Field(default=0.05, ge=0, le=1)
-    sample_rates: dict[str, float] = Field(default_factory=dict)
-    # The judge endpoint: concurrency bound, request rate, retries, timeouts, breaker.
     concurrency: int = Field(default=8, ge=1)
-    requests_per_second: float | None = Field(default=20.0, gt=0)
+    requests_per_second: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=4, ge=0)
     backoff_base_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=30.0, gt=0)
@@ -134,6 +129,17 @@ class JudgeSettings(BaseModel):
     timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     breaker_failures: int = Field(default=10, ge=1)
+
+
+class JudgeSettings(EndpointLimits):
+    """Sample-and-judge (SPEC 4.3) and its quality control charts (SPEC 5)."""
+
+    rubric_version: str = "v1"
+    # Fraction of each feature's requests that is judged; features not listed get the default.
+    default_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    sample_rates: dict[str, float] = Field(default_factory=dict)
+    # The judge endpoint is rate-limited by default: most providers cap requests/s.
+    requests_per_second: float | None = Field(default=20.0, gt=0)
     # Per-run budget; the cost budget needs a known price for the judge model.
     max_calls_per_run: int | None = Field(default=2000, ge=1)
     max_cost_usd_per_run: float | None = Field(default=None, gt=0)
@@ -201,7 +207,7 @@ class DriftSettings(BaseModel):
         return self
 
 
-class EvalSettings(BaseModel):
+class EvalSettings(EndpointLimits):
     """Golden-set runs, canary probes and the upgrade gate (SPEC 4.4, 4.5)."""
 
     # None: the shipped llmwatch/evals/data/golden_v1.jsonl and probes_v1.toml.
@@ -212,16 +218,6 @@ class EvalSettings(BaseModel):
     # Defaults for every target call; a target's own params win.
     temperature: float = 0.0
     max_tokens: int = Field(default=512, ge=1)
-    # The target endpoint: concurrency bound, request rate, retries, timeouts, breaker.
-    concurrency: int = Field(default=8, ge=1)
-    requests_per_second: float | None = Field(default=None, gt=0)
-    max_retries: int = Field(default=4, ge=0)
-    backoff_base_s: float = Field(default=0.5, gt=0)
-    backoff_max_s: float = Field(default=30.0, gt=0)
-    max_retry_after_s: float = Field(default=120.0, gt=0)
-    timeout_s: float = Field(default=60.0, gt=0)
-    connect_timeout_s: float = Field(default=10.0, gt=0)
-    breaker_failures: int = Field(default=10, ge=1)
     # Regression test: one-sided p below alpha AND a drop of at least the minimum effect.
     alpha: float = Field(default=0.05, gt=0, lt=1)
     min_effect: float = Field(default=0.10, ge=0, le=1)

@@ -69,17 +69,7 @@ class RunReport:
 
 
 def limits(cfg: EvalSettings) -> Limits:
-    return Limits(
-        concurrency=cfg.concurrency,
-        requests_per_second=cfg.requests_per_second,
-        max_retries=cfg.max_retries,
-        backoff_base_s=cfg.backoff_base_s,
-        backoff_max_s=cfg.backoff_max_s,
-        max_retry_after_s=cfg.max_retry_after_s,
-        timeout_s=cfg.timeout_s,
-        connect_timeout_s=cfg.connect_timeout_s,
-        breaker_threshold=cfg.breaker_failures,
-    )
+    return Limits.from_settings(cfg)
 
 
 def golden_dataset(settings: Settings) -> Dataset:

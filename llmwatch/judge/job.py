@@ -63,17 +63,7 @@ def judge_setup(settings: Settings) -> JudgeSetup:
     endpoint = Endpoint(
         settings.judge_base_url, settings.judge_model, settings.judge_api_key, params
     )
-    limits = Limits(
-        concurrency=cfg.concurrency,
-        requests_per_second=cfg.requests_per_second,
-        max_retries=cfg.max_retries,
-        backoff_base_s=cfg.backoff_base_s,
-        backoff_max_s=cfg.backoff_max_s,
-        max_retry_after_s=cfg.max_retry_after_s,
-        timeout_s=cfg.timeout_s,
-        connect_timeout_s=cfg.connect_timeout_s,
-        breaker_threshold=cfg.breaker_failures,
-    )
+    limits = Limits.from_settings(cfg)
     return JudgeSetup(cfg, endpoint, limits, pricing, rubric)
 
 

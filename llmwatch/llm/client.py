@@ -42,6 +42,7 @@ from llmwatch.llm.errors import (
 from llmwatch.llm.ratelimit import TokenBucket
 from llmwatch.llm.retry import FATAL_STATUS, RETRYABLE_STATUS, backoff_delay, parse_retry_after
 from llmwatch.llm.transport import ShardedTransport
+from llmwatch.settings import EndpointLimits
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,20 @@ class Limits:
     connect_timeout_s: float = 10.0
     # Consecutive failed attempts (429 excluded) that open the circuit breaker.
     breaker_threshold: int = 10
+
+    @classmethod
+    def from_settings(cls, cfg: EndpointLimits) -> Limits:
+        return cls(
+            concurrency=cfg.concurrency,
+            requests_per_second=cfg.requests_per_second,
+            max_retries=cfg.max_retries,
+            backoff_base_s=cfg.backoff_base_s,
+            backoff_max_s=cfg.backoff_max_s,
+            max_retry_after_s=cfg.max_retry_after_s,
+            timeout_s=cfg.timeout_s,
+            connect_timeout_s=cfg.connect_timeout_s,
+            breaker_threshold=cfg.breaker_failures,
+        )
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
