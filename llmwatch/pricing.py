@@ -106,7 +106,8 @@ class PriceBook:
     """Prices requests; one instance per ingest run caches every model it has seen."""
 
     def __init__(self, overrides: dict[str, PriceOverride] | None = None) -> None:
-        self._overrides = {k: linear_from_override(v) for k, v in (overrides or {}).items()}
+        self.overrides = dict(overrides or {})
+        self._overrides = {k: linear_from_override(v) for k, v in self.overrides.items()}
         self._models: dict[tuple[str | None, str], _Resolved | None] = {}
         self._linear: dict[int, LinearPrice | None] = {}
         self._snapshot = data_snapshot.get_snapshot()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,13 +103,24 @@ def ingest_file(
     with engine.begin() as conn:
         writer = BulkWriter(conn)
         insert = writer.insert_signals if kind == "signals" else writer.insert_requests
-        builder = _RowBuilder(kind, prices, writer.timestamp, now, result)
         rejects: list[tuple[Any, ...]] = []
-        batches = _batches(path, kind, limits, builder, rejects, writer.timestamp(now))
-        # Parsing and validation (Python, holding the GIL) run in a thread while this
-        # one waits on the database, which releases the GIL: the two overlap.
-        with relaxed_gc():
-            for rows in in_background(batches):
+        batches: Generator[list[tuple[Any, ...]]]
+        if _in_processes(path, size, limits):
+            from llmwatch.ingest.parallel import batches_in_processes
+
+            batches = batches_in_processes(
+                path, kind, limits, prices.overrides, writer.dialect, now, result, rejects
+            )
+        else:
+            builder = _RowBuilder(kind, prices, writer.timestamp, now, result)
+            # Parsing and validation (Python, holding the GIL) run in a thread while
+            # this one waits on the database, which releases the GIL: the two overlap.
+            batches = in_background(
+                _batches(path, kind, limits, builder, rejects, writer.timestamp(now))
+            )
+        # closing: on an error, stop the parsing thread or worker processes right away.
+        with relaxed_gc(), closing(batches):
+            for rows in batches:
                 inserted = insert(rows)
                 result.loaded += inserted
                 result.duplicates += len(rows) - inserted
@@ -141,27 +152,37 @@ def _batches(
     builder: _RowBuilder,
     rejects: list[tuple[Any, ...]],
     reject_ts: Any,
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Generator[list[tuple[Any, ...]]]:
     """Lists of ready-to-write rows; rejects are appended to ``rejects`` on the way."""
-    result = builder.result
     pending = 0
-    for line_no, problem, item in _items(path, kind, limits):
-        result.lines = max(result.lines, line_no)
-        if problem is not None:
-            result.rejected += 1
-            if len(result.first_rejects) < 5:
-                result.first_rejects.append((line_no, problem))
-            rejects.append((result.fingerprint, result.path, line_no, problem, item, reject_ts))
-        elif item is None:
-            result.skipped += 1
-        else:
-            builder.add(item)
+    for item in _items(path, kind, limits):
+        if route(item, builder, rejects, reject_ts):
             pending += 1
             if pending >= limits.batch_size:
                 yield builder.take()
                 pending = 0
     if pending:
         yield builder.take()
+
+
+def route(
+    item: _Item, builder: _RowBuilder, rejects: list[tuple[Any, ...]], reject_ts: Any
+) -> bool:
+    """Count one validated item into the builder's result; True when it became a row."""
+    line_no, problem, value = item
+    result = builder.result
+    result.lines = max(result.lines, line_no)
+    if problem is not None:
+        result.rejected += 1
+        if len(result.first_rejects) < 5:
+            result.first_rejects.append((line_no, problem))
+        rejects.append((result.fingerprint, result.path, line_no, problem, value, reject_ts))
+        return False
+    if value is None:
+        result.skipped += 1
+        return False
+    builder.add(value)
+    return True
 
 
 @contextmanager
@@ -183,7 +204,7 @@ def relaxed_gc(young_threshold: int = 100_000) -> Iterator[None]:
 _DONE = object()
 
 
-def in_background(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+def in_background(items: Iterator[Any], depth: int = 2) -> Generator[Any]:
     """Run an iterator in a thread, ``depth`` items ahead; its exceptions re-raise here."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -218,6 +239,13 @@ def in_background(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         thread.join()
 
 
+def _in_processes(path: Path, size: int, limits: IngestSettings) -> bool:
+    """Large JSONL files are parsed in worker processes: parsing is CPU-bound Python,
+    which threads cannot run beside the database writes."""
+    jsonl = ".jsonl" in path.name
+    return jsonl and limits.parse_processes > 0 and size >= limits.process_min_bytes
+
+
 def _rejects_alert(result: FileResult) -> NewAlert:
     examples = "; ".join(f"line {n}: {why}" for n, why in result.first_rejects[:3])
     return NewAlert(
@@ -243,27 +271,40 @@ _Item = tuple[int, str | None, Any]
 
 def _items(path: Path, kind: Kind, limits: IngestSettings) -> Iterator[_Item]:
     """Every line (or span) of a file, validated, as (line, problem, record-or-excerpt)."""
-    model: type[RequestRecord] | type[SignalRecord] = (
-        SignalRecord if kind == "signals" else RequestRecord
-    )
     if ".json" in path.name and ".jsonl" not in path.name:
         yield from _json_document(path, limits)
         return
+    for line_no, raw in raw_lines(path, limits):
+        yield from line_items(line_no, raw, kind, limits)
+
+
+def raw_lines(path: Path, limits: IngestSettings) -> Iterator[tuple[int, bytes | str | None]]:
+    """(line number, bytes) of a JSONL file; None for an oversized line, and a str (the
+    reason) for the point where a truncated or corrupt .gz stops being readable."""
     line_no = 0
     try:
         with open_bytes(path) as handle:
             for line_no, raw in bounded_lines(handle, limits.max_line_bytes):
-                if raw is None:
-                    yield line_no, f"line longer than {limits.max_line_bytes} bytes", ""
-                    continue
-                if not raw.strip():
-                    continue
-                if kind == "requests" and raw.lstrip().startswith(b'{"resourceSpans"'):
-                    yield from _otlp_line(line_no, raw, limits)
-                    continue
-                yield _validate(model, line_no, raw, limits)
-    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz: keep what was read
-        yield line_no + 1, f"unreadable file: {exc}", ""
+                yield line_no, raw
+    except (OSError, EOFError) as exc:  # keep what was read
+        yield line_no + 1, f"unreadable file: {exc}"
+
+
+def line_items(
+    line_no: int, raw: bytes | str | None, kind: Kind, limits: IngestSettings
+) -> Iterator[_Item]:
+    """The validated item(s) of one line: a record, a reject, or the spans of an OTLP line."""
+    if raw is None:
+        yield line_no, f"line longer than {limits.max_line_bytes} bytes", ""
+    elif isinstance(raw, str):
+        yield line_no, raw, ""
+    elif not raw.strip():
+        return
+    elif kind == "requests" and raw.lstrip().startswith(b'{"resourceSpans"'):
+        yield from _otlp_line(line_no, raw, limits)
+    else:
+        model = SignalRecord if kind == "signals" else RequestRecord
+        yield _validate(model, line_no, raw, limits)
 
 
 def _validate(

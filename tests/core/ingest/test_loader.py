@@ -256,3 +256,28 @@ def test_folder_ingest_skips_recorder_part_files(engine: Engine, tmp_path: Path)
     (inbox / "notes.txt").write_text("hello")
     summary = ingest_paths(engine, [inbox], Settings())
     assert [Path(f.path).name for f in summary.files] == ["done.jsonl"]
+
+
+def test_worker_processes_load_the_same_rows_and_rejects_as_the_thread_path(
+    engine: Engine, tmp_path: Path
+) -> None:
+    expected = json.loads((EXAMPLES / "expected_rejects.json").read_text())
+    # Every file goes through worker processes, in small chunks so that many are in flight.
+    settings = Settings(ingest=IngestSettings(process_min_bytes=0, batch_size=400))
+    requests = ingest_paths(engine, [SAMPLE / "requests.jsonl"], settings)
+    signals = ingest_paths(engine, [SAMPLE / "signals.jsonl.gz"], settings, signals=True)
+
+    assert (requests.total("loaded"), requests.total("rejected")) == (3000, 8)
+    assert signals.total("rejected") == 1
+    assert requests.files[0].lines == 3008
+    assert [n for n, _ in requests.files[0].first_rejects] == [
+        e["line"] for e in expected if e["file"] == "requests.jsonl"
+    ][:5]
+    with engine.connect() as conn:
+        lines = sorted(conn.execute(select(IngestReject.line_no)).scalars())
+        costs = conn.execute(select(func.count()).where(Request.cost_usd.is_not(None))).scalar()
+    assert lines == sorted(e["line"] for e in expected)
+    assert costs == 3000  # priced in the workers
+    assert count(engine, UserSignal) == signals.total("loaded")
+    again = ingest_paths(engine, [SAMPLE / "requests.jsonl"], settings)
+    assert again.files_skipped == 1
