@@ -46,7 +46,7 @@ class IngestSettings(BaseModel):
     batch_size: int = Field(default=20_000, gt=0)
     # JSONL files at least this large are parsed by this many worker processes while
     # the main process writes (0: never); smaller files use a thread.
-    parse_processes: int = Field(default=1, ge=0)
+    parse_processes: int = Field(default=2, ge=0)
     process_min_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     # A line longer than this is rejected without being held in memory whole.
     max_line_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
