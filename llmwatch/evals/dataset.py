@@ -45,9 +45,14 @@ class GoldenExample:
     relevant_ids: tuple[str, ...] | None = None
 
     def messages(self) -> list[dict[str, str]]:
-        messages = [{"role": "system", "content": self.system}] if self.system else []
-        messages.append({"role": "user", "content": self.prompt})
-        return messages
+        return chat_messages(self.system, self.prompt)
+
+
+def chat_messages(system: str | None, prompt: str) -> list[dict[str, str]]:
+    """The chat messages of one golden example or probe: optional system, then user."""
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    return messages
 
 
 @dataclass(frozen=True)

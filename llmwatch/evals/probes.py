@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llmwatch.evals.checks import PROBE_CHECKS, CheckError, CheckSpec
-from llmwatch.evals.dataset import DatasetError, content_version, shipped_path
+from llmwatch.evals.dataset import DatasetError, chat_messages, content_version, shipped_path
 
 SHIPPED_PROBES = "probes_v1.toml"
 
@@ -40,9 +40,7 @@ class Probe:
     answer: str | None = None
 
     def messages(self) -> list[dict[str, str]]:
-        messages = [{"role": "system", "content": self.system}] if self.system else []
-        messages.append({"role": "user", "content": self.prompt})
-        return messages
+        return chat_messages(self.system, self.prompt)
 
 
 @dataclass(frozen=True)

@@ -259,13 +259,26 @@ def test_folder_ingest_skips_recorder_part_files(engine: Engine, tmp_path: Path)
 
 
 def test_worker_processes_load_the_same_rows_and_rejects_as_the_thread_path(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from llmwatch.ingest import parallel
+
     expected = json.loads((EXAMPLES / "expected_rejects.json").read_text())
+    chunks = {"n": 0}
+    real_batches = parallel.batches_in_processes
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for rows in real_batches(*args, **kwargs):  # type: ignore[arg-type]
+            chunks["n"] += 1
+            yield rows
+
+    monkeypatch.setattr(parallel, "batches_in_processes", counting)
     # Every file goes through worker processes, in small chunks so that many are in flight.
     settings = Settings(ingest=IngestSettings(process_min_bytes=0, batch_size=400))
     requests = ingest_paths(engine, [SAMPLE / "requests.jsonl"], settings)
     signals = ingest_paths(engine, [SAMPLE / "signals.jsonl.gz"], settings, signals=True)
+    # The process path was taken: 3,008 lines in chunks of 400, plus the signal file's.
+    assert chunks["n"] >= 8 + 3
 
     assert (requests.total("loaded"), requests.total("rejected")) == (3000, 8)
     assert signals.total("rejected") == 1
