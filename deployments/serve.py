@@ -79,7 +79,7 @@ async def _serve(
 def _quiet_runner_class() -> type[Any]:
     from prefect.runner import Runner
 
-    class QuietRunner(Runner):  # type: ignore[misc]
+    class QuietRunner(Runner):
         """A runner whose SIGTERM handler (installed by ``start``) only requests a stop."""
 
         on_sigterm: Callable[[], None] = staticmethod(lambda: None)

@@ -188,7 +188,7 @@ def test_serve_starts_a_local_server_and_reports_one_that_cannot_schedule(
     log_path = tmp_path / "data" / "prefect-server.log"
     assert f"Prefect server log: {log_path}" in output
     assert f"Prefect UI: http://127.0.0.1:{port}" in output
-    assert "prefect server start" in log_path.read_text()
+    assert f"llmwatch serve: server start --host 127.0.0.1 --port {port}" in log_path.read_text()
     assert "schedules OK" not in output
     assert serve.returncode == 0, output[-4000:]
     assert output.rstrip().splitlines()[-1] == "stopped (SIGINT); schedules left active"
