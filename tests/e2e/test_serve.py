@@ -12,12 +12,9 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,73 +23,30 @@ import pytest
 
 from deployments.registry import DEPLOYMENTS
 from llmwatch.simulator import SimulatorServer
-from llmwatch.simulator.writer import generate
+from tests.e2e.processes import (
+    BIN,
+    auto_scheduled_runs,
+    configured_env,
+    free_port,
+    prefect_server_process,
+    served_deployments,
+    stop,
+    wait_for,
+    write_config,
+)
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-BIN = Path(sys.executable).parent
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(
-    check: Any, timeout: float, what: str, proc: subprocess.Popen[Any] | None = None
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: process exited with {proc.returncode}")
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
 def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (tmp_path / "prefect-server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    api = f"http://127.0.0.1:{port}/api"
+    with prefect_server_process(tmp_path) as (api, env):
+        yield api, env
 
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{api}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
 
-    try:
-        wait_for(healthy, 120, "prefect server", proc)
-        yield api, {**env, "PREFECT_API_URL": api}
-    finally:
-        stop(proc)
-        log.close()
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 def test_serve_runs_every_deployment_on_a_real_prefect_server(
@@ -196,48 +150,6 @@ def test_serve_starts_a_local_server_and_reports_one_that_cannot_schedule(
         httpx.get(f"{api}/health", timeout=2)
 
 
-def configured_env(tmp_path: Path, base: dict[str, str]) -> dict[str, str]:
-    """Eight days of simulated traffic up to today in the inbox (drift compares yesterday
-    with the week before it), an isolated warehouse, and the config file's path."""
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    data_dir = tmp_path / "data"
-    generate(data_dir / "inbox" / "requests", "demo", start=today - timedelta(days=8),
-             days=8, requests_per_day=250, seed=3)  # fmt: skip
-    for signals in (data_dir / "inbox" / "requests").glob("signals-*.jsonl"):
-        (data_dir / "inbox" / "signals").mkdir(parents=True, exist_ok=True)
-        signals.rename(data_dir / "inbox" / "signals" / signals.name)
-    return {
-        **base,
-        "LLMWATCH_CONFIG": str(tmp_path / "llmwatch.toml"),
-        "LLMWATCH_WAREHOUSE_URL": f"sqlite:///{tmp_path / 'warehouse.db'}",
-    }
-
-
-def write_config(tmp_path: Path, llm_url: str) -> None:
-    (tmp_path / "llmwatch.toml").write_text(
-        f'data_dir = "{tmp_path / "data"}"\n'
-        f'reports_dir = "{tmp_path / "reports"}"\n'
-        f'judge_base_url = "{llm_url}"\n'
-        'judge_model = "gpt-4o-2024-08-06"\n'
-        'judge_api_key = "sim"\n'
-        "[judge]\ndefault_sample_rate = 0.05\n"
-        "[evals]\nprobe_repeats = 2\n"
-        f'[targets.pinned]\nbase_url = "{llm_url}"\nmodel = "gpt-4o-mini-2024-07-18"\n'
-    )
-
-
-def auto_scheduled_runs(api: str, state_type: str) -> list[dict[str, Any]]:
-    """Runs of llmwatch's deployments in that state that the scheduler created."""
-    ids = [d["id"] for d in served_deployments(api)]
-    response = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
-        "flow_runs": {"deployment_id": {"any_": ids},
-                      "state": {"type": {"any_": [state_type]}}},
-        "limit": 200,
-    })  # fmt: skip
-    response.raise_for_status()
-    return [run for run in response.json() if run["auto_scheduled"]]
-
-
 def run_to_end(
     api: str, name: str, env: dict[str, str], serve: subprocess.Popen[Any], run_id: str = ""
 ) -> dict[str, Any]:
@@ -251,11 +163,6 @@ def run_to_end(
             return dict(run)
         run_id = ""
     return dict(run)
-
-
-def served_deployments(api: str) -> list[dict[str, Any]]:
-    response = httpx.post(f"{api}/deployments/filter", json={"limit": 50}, timeout=10)
-    return [d for d in response.json() if "llmwatch" in (d.get("tags") or [])]
 
 
 def trigger(name: str, env: dict[str, str]) -> str:
