@@ -17,16 +17,16 @@ def prefect_harness() -> Iterator[None]:
 
 
 def read_artifacts(key: str) -> list[dict[str, Any]]:
-    """Artifacts with this key, newest first, read over the harness's REST API.
-
-    (PrefectClient.read_artifacts sends nulls that this server version rejects.)
-    """
+    """Artifacts with this key, newest first, through Prefect's own client (which sends
+    null limit/offset: the fastapi 0.154 once locked answered that with a 422, so this also
+    checks the locked set)."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     with get_client(sync_client=True) as client:
-        response = client.request(
-            "POST",
-            "/artifacts/filter",
-            json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 50},
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
         )
-    return response.json()
+    return [artifact.model_dump(mode="json") for artifact in artifacts]
