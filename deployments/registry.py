@@ -97,6 +97,13 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         description="Canary probes against every pinned target: silent provider changes.",
         cron="0 4 * * 1",
     ),
+    DeploymentSpec(
+        name="daily",
+        flow="flows.retention:retention_flow",
+        description="Delete raw requests and blank texts older than the retention ages.",
+        # After the drift report (01:30) has read yesterday's texts.
+        cron="15 2 * * *",
+    ),
 )
 
 

@@ -314,6 +314,27 @@ class RoutingSettings(BaseModel):
         return value
 
 
+class RetentionSettings(BaseModel):
+    """How long raw requests and their texts are kept (``llmwatch retention``, daily).
+
+    Texts go first: they are the sensitive part and most of the bytes; the numbers of a
+    request stay until ``keep_raw_days``. Aggregates (window metrics, judgement scores,
+    charts, eval and drift results, alerts) are kept whatever their age. ``None`` keeps
+    forever.
+    """
+
+    keep_raw_days: float | None = Field(default=90.0, gt=0)
+    keep_text_days: float | None = Field(default=30.0, gt=0)
+    batch_size: int = Field(default=5000, ge=1)
+
+    @model_validator(mode="after")
+    def _texts_not_longer_than_rows(self) -> RetentionSettings:
+        raw, texts = self.keep_raw_days, self.keep_text_days
+        if raw is not None and (texts is None or texts > raw):
+            raise ValueError("keep_text_days cannot be longer than keep_raw_days")
+        return self
+
+
 class Target(BaseModel):
     """A pinned model that canary and golden runs call (SPEC 3.6)."""
 
@@ -351,6 +372,7 @@ class Settings(BaseSettings):
     drift: DriftSettings = Field(default_factory=DriftSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     compare: CompareSettings = Field(default_factory=CompareSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("warehouse_url")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from llmwatch.aggregation.windows import WINDOW
+from llmwatch.retention import check_window_retained
 from llmwatch.warehouse.models import Watermark, WindowMetrics
 
 WATERMARK = "cost_aggregation"
@@ -26,6 +27,7 @@ def replace_window(conn: Connection, window_start: datetime, rows: Sequence[dict
     for row in rows:
         if row["window_start"] != window_start:
             raise ValueError("row of another window given to replace_window")
+    check_window_retained(conn, window_start)
     conn.execute(delete(_TABLE).where(_TABLE.c.window_start == window_start))
     if rows:
         conn.execute(insert(_TABLE), list(rows))

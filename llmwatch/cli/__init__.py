@@ -13,6 +13,7 @@ from llmwatch.cli.demo import demo
 from llmwatch.cli.exporter import exporter
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
+from llmwatch.cli.retention import retention
 from llmwatch.cli.run import run
 from llmwatch.cli.serve import serve
 from llmwatch.cli.simulate import simulate
@@ -35,3 +36,4 @@ main.add_command(demo)
 main.add_command(triage)
 main.add_command(golden)
 main.add_command(exporter)
+main.add_command(retention)

@@ -13,13 +13,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_every_job_is_scheduled_once_with_its_cadence() -> None:
     by_flow = {spec.flow_name: spec for spec in DEPLOYMENTS}
-    assert len(by_flow) == len(DEPLOYMENTS) == 6
+    assert len(by_flow) == len(DEPLOYMENTS) == 7
     assert by_flow["ingest"].interval_seconds == 60
     assert by_flow["sample-and-judge"].interval_seconds == 300
     assert by_flow["cost-aggregation"].cron == "5 * * * *"  # hourly
     assert by_flow["golden-set"].cron == "0 3 * * *"  # daily
     assert by_flow["drift-report"].cron == "30 1 * * *"  # daily
     assert by_flow["canary-probes"].cron == "0 4 * * 1"  # weekly
+    assert by_flow["retention"].cron == "15 2 * * *"  # daily, after the drift report
     assert all(spec.concurrency_limit == 1 for spec in DEPLOYMENTS)
 
 
