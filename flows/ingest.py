@@ -1,4 +1,8 @@
-"""Ingest flow (every minute): load new request and signal files from the inbox."""
+"""Ingest flow (every minute): load new request and signal files from the inbox.
+
+A file with rejected lines raises an ingest_rejects alert; the reports site is rebuilt
+then (and only then: a rebuild every minute would be wasted work).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from prefect import flow
 from llmwatch.ingest import FileResult, IngestSummary
 from tasks.alerts import deliver_pending_alerts
 from tasks.ingest import discover_files, ingest_one_file, publish_ingest_summary
+from tasks.site import regenerate_site
 
 
 @flow(name="ingest")
@@ -27,5 +32,7 @@ def ingest_flow(
         results.append(ingest_one_file(path, signals=True))
 
     publish_ingest_summary(results)
+    if any(r.rejected for r in results):
+        regenerate_site()
     deliver_pending_alerts()
     return IngestSummary(results)
