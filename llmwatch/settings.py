@@ -92,6 +92,10 @@ class CostSettings(BaseModel):
     # After missed runs, a scheduled run also catches up the hours since the last
     # aggregated one, but at most this many; older gaps need an explicit back-fill.
     max_catchup_hours: int = Field(default=48, ge=1)
+    # The first scheduled run (no window aggregated yet) on a warehouse that already
+    # holds requests aggregates them, from the oldest hour but at most this many hours
+    # back (7 days); older history needs an explicit back-fill (--start/--end).
+    max_backfill_hours: int = Field(default=168, ge=1)
     # Survivorship bias: many abandon while the few who rate are happy (seed 000).
     survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
     survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)
