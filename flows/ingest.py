@@ -18,7 +18,8 @@ from tasks.site import regenerate_site
 def ingest_flow(
     request_paths: list[str] | None = None, signal_paths: list[str] | None = None
 ) -> IngestSummary:
-    """Ingest request files, then signal files; defaults to the inbox under the data dir."""
+    """Ingest request files, then signal files; defaults to the inbox under the data dir.
+    A file named like ``*signals*`` is read as signals wherever it lies."""
     from llmwatch.settings import get_settings
 
     data_dir = get_settings().data_dir
@@ -26,9 +27,9 @@ def ingest_flow(
     signal_paths = signal_paths or [str(data_dir / "inbox" / "signals")]
 
     results: list[FileResult] = []
-    for path in discover_files(request_paths):
-        results.append(ingest_one_file(path, signals=False))
-    for path in discover_files(signal_paths):
+    for path, signals in discover_files(request_paths, signals=False):
+        results.append(ingest_one_file(path, signals=signals))
+    for path, _ in discover_files(signal_paths, signals=True):
         results.append(ingest_one_file(path, signals=True))
 
     publish_ingest_summary(results)

@@ -45,3 +45,80 @@ def test_missing_file_fails_clearly(tmp_path: Path) -> None:
     result = llmwatch("ingest", "nope.jsonl")
     assert result.returncode == 1
     assert "nope.jsonl: no such file or folder" in result.stderr
+
+
+def _count(table: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(".llmwatch/warehouse.db") as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def _lines(path: Path, records: list[dict[str, object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_ingest_folder_recognises_signal_files_and_force_reads_a_file_again(
+    tmp_path: Path,
+) -> None:
+    requests = [
+        {
+            "request_id": f"r{i}",
+            "timestamp": f"2026-11-01T10:{i:02d}:00Z",
+            "feature_id": "chat",
+            "model_id": "gpt-4o-mini-2024-07-18",
+            "latency_ms": 100,
+            "input_tokens": 10,
+            "output_tokens": 5,
+        }
+        for i in range(6)
+    ]
+
+    def signals(prefix: str) -> list[dict[str, object]]:
+        return [
+            {
+                "request_id": f"r{i}",
+                "signal_type": "thumbs_up",
+                "timestamp": f"2026-11-01T11:{i:02d}:00Z",
+                "session_id": f"{prefix}{i}",
+            }
+            for i in range(3)
+        ]
+
+    # The recorder's layout (requests/ and signals/ sub-folders) and a signals file by name.
+    spool = tmp_path / "spool"
+    _lines(spool / "requests" / "requests-1.jsonl", requests)
+    _lines(spool / "signals" / "batch-1.jsonl", signals("a"))
+    _lines(spool / "app_signals.jsonl", signals("b"))
+    assert llmwatch("init").returncode == 0
+    loaded = llmwatch("ingest", "-v", str(spool))
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "files: 3 read, 0 already ingested; loaded 12, duplicate 0, rejected 0" in (
+        loaded.stdout
+    )
+    assert (_count("requests"), _count("user_signals"), _count("ingest_rejects")) == (6, 6, 0)
+
+    # A signals file whose name says nothing is read as requests: every line rejected.
+    # Asking again with --signals says what happened, and --force reads it again.
+    feedback = _lines(tmp_path / "feedback.jsonl", signals("c"))
+    wrong = llmwatch("ingest", str(feedback))
+    assert wrong.returncode == 3
+    again = llmwatch("ingest", "--signals", str(feedback))
+    assert again.returncode == 0
+    assert "was ingested as requests" in again.stdout
+    assert "--force" in again.stdout
+    forced = llmwatch("ingest", "--signals", "--force", str(feedback))
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "files: 1 read, 0 already ingested; loaded 3" in forced.stdout
+    assert _count("user_signals") == 9
+    assert _count("ingested_files") == 4
+    # Forcing a file already loaded doubles nothing (ids are idempotent).
+    twice = llmwatch("ingest", "--force", str(spool / "requests"))
+    assert "files: 1 read, 0 already ingested; loaded 0, duplicate 6" in twice.stdout
+    assert (_count("requests"), _count("ingested_files")) == (6, 4)
+
+    help_text = llmwatch("ingest", "--help").stdout
+    assert "--force" in help_text
+    assert "signals" in help_text
