@@ -21,6 +21,10 @@ def test_init_ingest_alerts_on_the_shipped_sample(tmp_path: Path) -> None:
     first = llmwatch("init")
     assert first.returncode == 0
     assert "upgraded from empty" in first.stdout
+    # The inbox the ingest deployment reads (and the recorder's layout) exists now.
+    assert Path(".llmwatch/inbox/requests").is_dir()
+    assert Path(".llmwatch/inbox/signals").is_dir()
+    assert "inbox .llmwatch/inbox/{requests,signals}" in first.stdout
     assert "up to date" in llmwatch("init").stdout
 
     loaded = llmwatch("ingest", str(EXAMPLES / "sample" / "requests.jsonl"))
