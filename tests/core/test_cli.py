@@ -126,3 +126,44 @@ def test_ingest_folder_recognises_signal_files_and_force_reads_a_file_again(
     help_text = llmwatch("ingest", "--help").stdout
     assert "--force" in help_text
     assert "signals" in help_text
+
+
+def _leaf_commands(group: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    import click
+
+    assert isinstance(group, click.Group)
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += _leaf_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+def test_a_config_typo_stops_every_command_with_one_line_and_no_secret(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from llmwatch.cli import main
+
+    token = "T0KEN-4f9a-never-print-me"
+    Path("llmwatch.toml").write_text(
+        f'[[routing.webhooks]]\nname = "ops"\nurl = "https://hooks.example/{token}"\n'
+        "[judge]\nsample_rate = 0.1\n"
+    )
+    expected = "Error: invalid configuration in llmwatch.toml: [judge] sample_rate: unknown key"
+    commands = _leaf_commands(main)
+    assert len(commands) > 15
+    for command in commands:
+        result = CliRunner().invoke(main, list(command))
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.strip() == expected, (command, result.stderr)
+        assert token not in result.output
+
+    # As a real process: one line on stderr, no traceback, exit code 2.
+    process = llmwatch("run", "cost")
+    assert process.returncode == 2
+    assert process.stderr.strip() == expected
+    assert process.stdout == ""
+    # Help still works with a broken file (to find out what the keys are).
+    assert llmwatch("run", "cost", "--help").returncode == 0
