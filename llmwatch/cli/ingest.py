@@ -36,8 +36,9 @@ def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -
     given (the recorder's layout), or with --signals. A file already ingested (same
     content) is skipped unless --force.
 
-    Exit status: 0 all lines loaded (or already there), 3 some lines were rejected
-    (the rest loaded; see the ingest_rejects table), 1 the run failed.
+    Exit status: 0 loaded (every line, or already there), 3 rejects (some lines were
+    rejected, the rest loaded; see the ingest_rejects table), 1 failure, 2 usage or
+    configuration error.
     """
     engine, _ = warehouse_engine()
     try:

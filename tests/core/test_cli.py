@@ -167,3 +167,72 @@ def test_a_config_typo_stops_every_command_with_one_line_and_no_secret(tmp_path:
     assert process.stdout == ""
     # Help still works with a broken file (to find out what the keys are).
     assert llmwatch("run", "cost", "--help").returncode == 0
+
+
+def _exit_codes(text: str) -> dict[int, str]:
+    """'0 pass, 1 regression (...), 3 inconclusive' -> {0: 'pass', 1: ..., 3: ...}."""
+    import re
+
+    return {int(code): word for code, word in re.findall(r"\b(\d) ([a-z]+)", text)}
+
+
+def _help_exit_codes(*command: str) -> dict[int, str]:
+    from click.testing import CliRunner
+
+    from llmwatch.cli import main
+
+    text = " ".join(CliRunner().invoke(main, [*command, "--help"]).output.split())
+    assert "Exit status:" in text, command
+    return _exit_codes(text.split("Exit status:", 1)[1].split("Options:", 1)[0])
+
+
+def test_help_exit_codes_agree_with_the_code_and_the_readme() -> None:
+    from llmwatch.cli.common import EXIT_USAGE
+    from llmwatch.cli.ingest import EXIT_REJECTS
+    from llmwatch.cli.run_canary import EXIT_INCONCLUSIVE, EXIT_REGRESSION
+    from llmwatch.compare import EXIT_CODES
+
+    gate = {0: "pass", EXIT_REGRESSION: "regression", EXIT_INCONCLUSIVE: "inconclusive"}
+    expected = {
+        ("run", "golden"): gate,
+        ("run", "canary"): gate,
+        ("run", "compare"): {code: verdict for verdict, code in EXIT_CODES.items()},
+        ("ingest",): {0: "loaded", EXIT_REJECTS: "rejects", 1: "failure"},
+        ("demo",): {0: "caught", 1: "missed"},
+    }
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    usage = readme.split("## Using it", 1)[1].split("```", 2)[1]
+    for command, codes in expected.items():
+        assert _help_exit_codes(*command) == {**codes, EXIT_USAGE: "usage"}, command
+        # The README's line of the command (its comment may wrap onto the next line)
+        # gives some of the codes, each with the same meaning.
+        line = usage.split(f"llmwatch {' '.join(command)} ", 1)[1].split("\nllmwatch ", 1)[0]
+        in_readme = _exit_codes(line.split("# exit", 1)[1])
+        assert in_readme, command
+        assert in_readme.items() <= codes.items(), (command, in_readme)
+    assert "exits 2 on a usage or configuration error" in readme
+
+
+def test_since_takes_durations_and_iso_times_everywhere(tmp_path: Path) -> None:
+    from llmwatch.times import FORMS
+
+    assert llmwatch("init").returncode == 0
+    assert llmwatch("ingest", str(EXAMPLES / "sample" / "requests.jsonl")).returncode == 3
+    for since in ("2h", "7d", "30m", "2020-01-01", "2020-01-01T00:00:00+02:00"):
+        result = llmwatch("alerts", "--since", since, "--json")
+        assert result.returncode == 0, (since, result.stderr)
+        assert [a["kind"] for a in json.loads(result.stdout)] == ["ingest_rejects"], since
+    assert json.loads(llmwatch("alerts", "--since", "0s", "--json").stdout) == []
+    bad = llmwatch("alerts", "--since", "soon")
+    assert bad.returncode == 2
+    assert "neither a duration (30m, 2h, 7d) nor an ISO-8601 time" in bad.stderr
+    # Every --since/--until/--start/--end says which forms it takes.
+    from click.testing import CliRunner
+
+    from llmwatch.cli import main
+
+    for command in (["alerts"], ["run", "cost"], ["run", "judge"]):
+        text = " ".join(CliRunner().invoke(main, [*command, "--help"]).output.split())
+        assert FORMS in text, command
+    compare_help = " ".join(CliRunner().invoke(main, ["run", "compare", "--help"]).output.split())
+    assert "(30m, 2h, 7d) or an ISO-8601 time" in compare_help
