@@ -70,6 +70,8 @@ def compare(
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
     else:
         click.echo(format_comparison(result))
     raise SystemExit(result.exit_code)
