@@ -53,7 +53,9 @@ def discover_kinds(paths: Iterable[Path], signals: bool = False) -> list[tuple[P
     """(file, holds signals) for every input file under ``paths`` (see ``discover``);
     with ``signals`` every file is taken as signals, else ``is_signal_file`` decides."""
     paths = list(paths)
-    discover(paths)  # every path must exist before anything is read
+    for path in paths:  # every path must exist before anything is read
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
     found: list[tuple[Path, bool]] = []
     for path in paths:
         root = path if path.is_dir() else None
