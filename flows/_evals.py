@@ -1,4 +1,5 @@
-"""The steps golden-set and canary flows share: run targets, compare, alert, publish."""
+"""The steps golden-set and canary flows share: run targets, compare, alert, publish,
+rebuild the reports site."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from llmwatch.evals.job import RunReport
 from llmwatch.settings import get_settings
 from tasks.alerts import deliver_pending_alerts
 from tasks.evals import compare_with_baseline, publish_summary, raise_alerts
+from tasks.site import regenerate_site
 
 
 class NoTargetsError(RuntimeError):
@@ -60,5 +62,6 @@ async def evaluate_targets(
     result.verdicts = [verdict for _, verdict in pairs]
     result.alert_ids = raise_alerts(pairs)
     publish_summary(kind, result.reports, result.verdicts, result.alert_ids)
+    regenerate_site()
     deliver_pending_alerts()
     return result

@@ -6,7 +6,7 @@
    together as they come;
 3. put every closed window on its feature's EWMA quality chart, raising
    quality_regression and judge_failure alerts;
-4. publish scores, failures and alerts as artifacts.
+4. publish scores, failures and alerts as artifacts, and rebuild the reports site.
 
 A run stopped by its budget completes; one stopped because the judge endpoint is down or
 refuses us fails, after storing what it judged and updating the charts.
@@ -21,6 +21,7 @@ from prefect import flow
 
 from tasks.alerts import deliver_pending_alerts
 from tasks.judge import judge_samples, publish_summary, select_samples, update_charts
+from tasks.site import regenerate_site
 
 
 class JudgeEndpointError(RuntimeError):
@@ -47,6 +48,7 @@ async def sample_and_judge(
     report = await judge_samples(selection)
     charts = update_charts(report, until=end)
     publish_summary(report, charts)
+    regenerate_site()  # also when the endpoint failed: what was judged is stored
     deliver_pending_alerts()
 
     if report.stopped in ("circuit_open", "fatal"):

@@ -12,12 +12,21 @@ Nested sections are overridden from the environment with a double underscore, e.
 from __future__ import annotations
 
 import os
+import tomllib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,7 +38,14 @@ CONFIG_ENV_VAR = "LLMWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "llmwatch.toml"
 
 
-class PriceOverride(BaseModel):
+class Section(BaseModel):
+    """A section of the configuration: an unknown key is an error, not ignored, so a
+    typo (``[judge] sample_rate``) cannot silently leave a default in force."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PriceOverride(Section):
     """A local price in USD per million tokens, for self-hosted or negotiated models.
 
     ``input_mtok`` applies to uncached input tokens; cached reads and cache writes fall
@@ -42,7 +58,7 @@ class PriceOverride(BaseModel):
     cache_write_mtok: float | None = Field(default=None, ge=0)
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     batch_size: int = Field(default=20_000, gt=0)
     # JSONL files at least this large are parsed by this many worker processes while
     # the main process writes (0: never); smaller files use a thread.
@@ -63,7 +79,7 @@ class IngestSettings(BaseModel):
 SLO_METRICS = ("latency_p99_ms", "ttft_p95_ms", "error_rate")
 
 
-class CostSettings(BaseModel):
+class CostSettings(Section):
     """Hourly cost and operational aggregation, and its alert rules (SPEC 4.2).
 
     A threshold left at ``None`` disables its rule.
@@ -92,6 +108,10 @@ class CostSettings(BaseModel):
     # After missed runs, a scheduled run also catches up the hours since the last
     # aggregated one, but at most this many; older gaps need an explicit back-fill.
     max_catchup_hours: int = Field(default=48, ge=1)
+    # The first scheduled run (no window aggregated yet) on a warehouse that already
+    # holds requests aggregates them, from the oldest hour but at most this many hours
+    # back (7 days); older history needs an explicit back-fill (--start/--end).
+    max_backfill_hours: int = Field(default=168, ge=1)
     # Survivorship bias: many abandon while the few who rate are happy (seed 000).
     survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
     survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)
@@ -121,7 +141,7 @@ class CostSettings(BaseModel):
         return thresholds
 
 
-class EndpointLimits(BaseModel):
+class EndpointLimits(Section):
     """How llmwatch calls one LLM endpoint: concurrency, rate, retries, timeouts, breaker."""
 
     concurrency: int = Field(default=8, ge=1)
@@ -174,7 +194,7 @@ class JudgeSettings(EndpointLimits):
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
 
 
-class DriftSettings(BaseModel):
+class DriftSettings(Section):
     """Daily Evidently drift report (SPEC 4.6)."""
 
     # Reference = the trailing days before the report day, unless a baseline is pinned.
@@ -235,7 +255,7 @@ class EvalSettings(EndpointLimits):
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
 
 
-class CompareSettings(BaseModel):
+class CompareSettings(Section):
     """Live canary / shadow comparison of two versions on live records (SPEC 4.9).
 
     A check regresses when its one-sided test is significant (p below ``alpha`` divided by
@@ -266,10 +286,8 @@ class CompareSettings(BaseModel):
     default_window_minutes: float = Field(default=60.0, gt=0)
 
 
-class Webhook(BaseModel):
+class Webhook(Section):
     """One alert destination: a Slack-compatible ``{"text": ...}`` or a generic JSON hook."""
-
-    model_config = {"extra": "forbid"}
 
     name: str = Field(min_length=1, max_length=200)
     # Webhook URLs usually carry a secret token: kept as a secret, never logged whole.
@@ -288,7 +306,7 @@ class Webhook(BaseModel):
         return value
 
 
-class RoutingSettings(BaseModel):
+class RoutingSettings(Section):
     """Alert delivery (SPEC 4.7): webhooks and Prefect events, pending until delivered."""
 
     webhooks: list[Webhook] = Field(default_factory=list)
@@ -314,7 +332,7 @@ class RoutingSettings(BaseModel):
         return value
 
 
-class RetentionSettings(BaseModel):
+class RetentionSettings(Section):
     """How long raw requests and their texts are kept (``llmwatch retention``, daily).
 
     Texts go first: they are the sensitive part and most of the bytes; the numbers of a
@@ -335,7 +353,7 @@ class RetentionSettings(BaseModel):
         return self
 
 
-class Target(BaseModel):
+class Target(Section):
     """A pinned model that canary and golden runs call (SPEC 3.6)."""
 
     base_url: str
@@ -413,7 +431,86 @@ def config_file_path() -> Path | None:
     return default if default.is_file() else None
 
 
+class ConfigError(ValueError):
+    """The configuration is unusable. The message is one line naming each bad key and
+    where it came from (the file, or the environment variable), never its value: a
+    value can be a webhook URL or a key with a secret in it."""
+
+
+def load_settings() -> Settings:
+    """``Settings()``, with every problem of the file or environment as a ConfigError."""
+    try:
+        path = config_file_path()
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder's message gives the line and column, not the text.
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, path)) from None
+
+
+def describe_errors(exc: ValidationError, path: Path | None) -> str:
+    """One line: each error as ``[section] key: problem``, grouped by where it came from."""
+    file_data = _toml_data(path)
+    by_source: dict[str, list[str]] = {}
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = tuple(error["loc"])
+        problem = (
+            "unknown key"
+            if error["type"] == "extra_forbidden"
+            else str(error["msg"]).removeprefix("Value error, ")
+        )
+        if path is not None and _in_file(file_data, loc):
+            source = f"in {path}"
+        else:
+            source = "in the environment"
+            problem = f"{_env_name(loc)}: {problem}"
+        by_source.setdefault(source, []).append(f"{_key_name(loc)}: {problem}")
+    parts = [f"{source}: {'; '.join(errors)}" for source, errors in by_source.items()]
+    return "invalid configuration " + " / ".join(parts)
+
+
+def _toml_data(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _in_file(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether the error's key, or the section that misses it, is written in the file."""
+    for depth, part in enumerate(loc):
+        in_table = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if not (in_table or in_list):
+            # A missing key of a section the file has is the file's mistake.
+            return depth == len(loc) - 1 and depth > 0
+        data = data[part]
+    return True
+
+
+def _key_name(loc: tuple[Any, ...]) -> str:
+    """``("targets", "x", "api_key")`` -> ``[targets.x] api_key``; lists by position."""
+    section = ""
+    for part in loc[:-1]:
+        section += f" #{part + 1}" if isinstance(part, int) else f".{part}"
+    last = loc[-1] if loc else ""
+    if isinstance(last, int):
+        return f"[{(section + f' #{last + 1}').lstrip('.')}]"
+    return f"[{section.lstrip('.')}] {last}" if section else str(last)
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return "LLMWATCH_" + "__".join(str(part).upper() for part in loc)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; tests call ``get_settings.cache_clear()`` after edits."""
-    return Settings()
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after edits.
+    A bad configuration raises :class:`ConfigError`."""
+    return load_settings()

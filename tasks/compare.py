@@ -38,7 +38,11 @@ def compare_live(
         )
     finally:
         engine.dispose()
-    get_run_logger().info("live comparison:\n%s", format_comparison(comparison))
+    # One line: the table itself is in the artifact, and `llmwatch run compare` prints it;
+    # logging it too showed it twice on the console.
+    get_run_logger().info(
+        "live comparison %s vs %s: %s", candidate, baseline, comparison.verdict.upper()
+    )
     return comparison
 
 
@@ -68,6 +72,7 @@ def publish_comparison(comparison: Comparison) -> None:
             f"{comparison.baseline.name}",
             "",
             *[f"- {reason}" for reason in comparison.reasons],
+            *[f"- **warning**: {warning}" for warning in comparison.warnings],
             "",
             "```",
             format_comparison(comparison),

@@ -12,6 +12,7 @@ from llmwatch.aggregation import (
     aggregate_window,
     default_windows,
     evaluate_window,
+    read_first_request_time,
     read_watermark,
     record_alerts,
     replace_window,
@@ -34,7 +35,8 @@ ARTIFACT_MAX_ROWS = 500
 @task
 def windows_to_compute(start: datetime | None, end: datetime | None) -> list[datetime]:
     """The explicit range's hours, or the look-back (plus anything missed since the
-    watermark) when no range is given; oldest first."""
+    watermark, or the history already stored on the first run) when no range is given;
+    oldest first."""
     if (start is None) != (end is None):
         raise ValueError("give both start and end, or neither")
     if start is not None and end is not None:
@@ -42,9 +44,14 @@ def windows_to_compute(start: datetime | None, end: datetime | None) -> list[dat
     else:
         with settings_engine() as engine, engine.connect() as conn:
             watermark = read_watermark(conn)
+            first_record = read_first_request_time(conn) if watermark is None else None
         cost = get_settings().cost
         windows = default_windows(
-            cost.lookback_hours, watermark, max_catchup_hours=cost.max_catchup_hours
+            cost.lookback_hours,
+            watermark,
+            max_catchup_hours=cost.max_catchup_hours,
+            first_record=first_record,
+            max_backfill_hours=cost.max_backfill_hours,
         )
     get_run_logger().info(
         "%d window(s) to compute: %s .. %s",

@@ -22,6 +22,7 @@ from llmwatch.drift import (
 )
 from llmwatch.drift.embeddings import EmbeddedFrames, embed_frames
 from llmwatch.drift.html import safe_report_html
+from llmwatch.files import write_public_text
 from llmwatch.settings import get_settings
 from llmwatch.site import drift_report_name
 from llmwatch.warehouse import settings_engine
@@ -93,11 +94,7 @@ def compare(frames: EmbeddedFrames) -> DriftResult:
 @task(cache_policy=NO_CACHE)
 def write_report(windows: DriftWindows, result: DriftResult) -> Path:
     path = get_settings().reports_dir / drift_report_name(windows.report_date.isoformat())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(safe_report_html(result.snapshot), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_public_text(path, safe_report_html(result.snapshot))
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)

@@ -8,17 +8,18 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from llmwatch.ingest import FileResult, ingest_file
-from llmwatch.ingest.reader import discover
+from llmwatch.ingest.reader import discover_kinds
 from llmwatch.pricing import PriceBook
 from llmwatch.settings import get_settings
 from llmwatch.warehouse import make_engine
 
 
 @task
-def discover_files(paths: list[str]) -> list[str]:
-    """Input files under the given paths; a missing inbox folder is simply empty."""
+def discover_files(paths: list[str], signals: bool) -> list[tuple[str, bool]]:
+    """(file, holds signals) for the input files under the given paths; a missing inbox
+    folder is simply empty. Signal files are recognised by name in any folder."""
     existing = [Path(p) for p in paths if Path(p).exists()]
-    return [str(p) for p in discover(existing)]
+    return [(str(p), is_signals) for p, is_signals in discover_kinds(existing, signals)]
 
 
 # Retries cover a warehouse that is briefly unavailable; a file is one transaction,

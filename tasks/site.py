@@ -1,4 +1,8 @@
-"""Prefect task that regenerates the static reports site (after drift and cost runs)."""
+"""Prefect task that regenerates the static reports site.
+
+Every flow that stores what the site shows (alerts, hourly windows, quality charts,
+drift reports) calls it at its end, so the page is never behind the warehouse.
+"""
 
 from __future__ import annotations
 

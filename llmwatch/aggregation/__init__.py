@@ -15,7 +15,12 @@ from sqlalchemy import Engine
 
 from llmwatch.aggregation.metrics import aggregate_window, survivorship_bias
 from llmwatch.aggregation.rules import evaluate_window, robust_baseline
-from llmwatch.aggregation.store import read_watermark, read_window, replace_window
+from llmwatch.aggregation.store import (
+    read_first_request_time,
+    read_watermark,
+    read_window,
+    replace_window,
+)
 from llmwatch.aggregation.windows import (
     WINDOW,
     default_windows,
@@ -57,6 +62,7 @@ __all__ = [
     "evaluate_window",
     "floor_hour",
     "last_complete_window",
+    "read_first_request_time",
     "read_watermark",
     "read_window",
     "record_alerts",

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from llmwatch.aggregation.windows import WINDOW
 from llmwatch.retention import check_window_retained
-from llmwatch.warehouse.models import Watermark, WindowMetrics
+from llmwatch.warehouse.models import Request, Watermark, WindowMetrics
 
 WATERMARK = "cost_aggregation"
 _TABLE: Table = WindowMetrics.__table__  # type: ignore[assignment]
@@ -38,6 +38,11 @@ def replace_window(conn: Connection, window_start: datetime, rows: Sequence[dict
 def read_watermark(conn: Connection) -> datetime | None:
     """The end of the latest window ever written (``None`` before the first run)."""
     return conn.execute(select(_MARKS.c.value).where(_MARKS.c.name == WATERMARK)).scalar()
+
+
+def read_first_request_time(conn: Connection) -> datetime | None:
+    """The timestamp of the oldest request stored (``None`` for an empty warehouse)."""
+    return conn.execute(select(func.min(Request.ts))).scalar()
 
 
 def advance_watermark(conn: Connection, window_end: datetime) -> None:

@@ -50,12 +50,20 @@ def default_windows(
     watermark: datetime | None,
     now: datetime | None = None,
     max_catchup_hours: int = 48,
+    *,
+    first_record: datetime | None = None,
+    max_backfill_hours: int = 168,
 ) -> list[datetime]:
     """The windows of a scheduled run: the last ``lookback_hours`` complete hours, and
     the hours since the watermark when runs were missed (so an outage is caught up),
     but no more than ``max_catchup_hours`` back: a watermark left far behind (a history
     back-filled by hand, a warehouse restored from an old backup) must not turn one
-    scheduled run into months of windows."""
+    scheduled run into months of windows.
+
+    Before any window was written (no watermark), the run starts at the hour of
+    ``first_record``, the oldest request stored, but no more than ``max_backfill_hours``
+    back: a warehouse that already holds history gets its recent days aggregated by the
+    first scheduled run, not only the look-back."""
     last = last_complete_window(now)
     first = last - (lookback_hours - 1) * WINDOW
     if watermark is not None and watermark < first:
@@ -63,5 +71,8 @@ def default_windows(
             floor_hour(watermark),
             last - (max_catchup_hours - 1) * WINDOW,
         )
+        first = min(first, last - (lookback_hours - 1) * WINDOW)
+    elif watermark is None and first_record is not None and first_record < first:
+        first = max(floor_hour(first_record), last - (max_backfill_hours - 1) * WINDOW)
         first = min(first, last - (lookback_hours - 1) * WINDOW)
     return windows_between(first, last + WINDOW)

@@ -18,12 +18,43 @@ from llmwatch.cli.run import run
 from llmwatch.cli.serve import serve
 from llmwatch.cli.simulate import simulate
 from llmwatch.cli.triage import golden, triage
+from llmwatch.settings import ConfigError, get_settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ConfigProblem(click.ClickException):
+    """A bad llmwatch.toml or LLMWATCH_* variable: one line, exit code 2 like a usage
+    error, so a gate (golden, canary, compare: 1 = regression) cannot mistake it."""
+
+    exit_code = 2
+
+
+class _Main(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # The arguments after the command's name, before click moves them on.
+        ctx.meta[_ASKS_HELP] = bool(set(ctx.args) & set(ctx.help_option_names))
+        return super().invoke(ctx)
+
+
+_ASKS_HELP = "llmwatch.asks_help"
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="llmwatch")
-def main() -> None:
-    """Production monitoring for LLM applications."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Production monitoring for LLM applications.
+
+    Settings come from llmwatch.toml (or the file in LLMWATCH_CONFIG) and LLMWATCH_*
+    variables; an unknown key or a bad value stops every command with exit code 2.
+    """
+    # Checked before any command runs: a typo must not leave a default in force, nor
+    # surface as a traceback from inside a flow. A command's --help still works.
+    if ctx.meta.get(_ASKS_HELP):
+        return
+    try:
+        get_settings()
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
 
 
 main.add_command(init)

@@ -7,10 +7,11 @@ import orjson
 
 from llmwatch.alerts import list_alerts
 from llmwatch.cli.common import parse_utc, warehouse_engine
+from llmwatch.times import FORMS
 
 
 @click.command()
-@click.option("--since", help="Only alerts created at or after this ISO-8601 time (UTC).")
+@click.option("--since", help=f"Only alerts created at or after this time: {FORMS}.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (SPEC 3.5).")
 def alerts(since: str | None, as_json: bool) -> None:
     """List stored alerts, oldest first."""

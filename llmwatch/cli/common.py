@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from llmwatch.settings import get_settings
+from llmwatch.times import parse_time
 from llmwatch.warehouse.engine import current_revision, head_revision, make_engine
+
+# Exit status of every command: 0 done, 1 failed, 2 usage or configuration error
+# (click's own code); gates add their verdicts (see run golden/canary/compare, ingest).
+EXIT_USAGE = 2
 
 
 def warehouse_engine(require_schema: bool = True) -> tuple[Engine, str]:
@@ -29,11 +34,9 @@ def warehouse_engine(require_schema: bool = True) -> tuple[Engine, str]:
 
 
 def parse_utc(value: str) -> datetime:
-    """An ISO-8601 timestamp or date from the command line; no offset means UTC."""
+    """A time from the command line, in any of ``llmwatch.times.FORMS``: a duration
+    before now (30m, 2h, 7d) or an ISO-8601 date or time (no offset means UTC)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_time(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO-8601 date or timestamp") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        raise click.BadParameter(str(exc)) from None

@@ -37,7 +37,11 @@ def demo(
     data_dir: Path, days: int, requests_per_day: int, seed: int, json_path: Path | None
 ) -> None:
     """Simulate days of traffic with injected incidents, run every job through Prefect,
-    build the reports, and show which incidents were caught by which alert."""
+    build the reports, and show which incidents were caught by which alert.
+
+    Exit status: 0 caught (every incident), 1 missed (an incident was missed, or the demo
+    failed), 2 usage or configuration error.
+    """
     # Task-level logs would bury the table; PREFECT_LOGGING_LEVEL set by the user wins.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # Offline: no telemetry; and a busy machine may need longer to start the local API.

@@ -15,29 +15,54 @@ EXIT_REJECTS = 3
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--signals", is_flag=True, help="The files hold user signals (SPEC 3.2).")
+@click.option(
+    "--signals",
+    is_flag=True,
+    help="Every file holds user signals (SPEC 3.2). Without it, signal files are "
+    "recognised by name (*signals*) or a signals/ folder, the rest are requests.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Read files again even if already ingested (e.g. one first read as the wrong "
+    "kind); rows already stored are not doubled.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="One line per file, with first rejects.")
-def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
-    """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders.
+def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -> None:
+    """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders (recursively).
 
-    Exit status: 0 all lines loaded (or already there), 3 some lines were rejected
-    (the rest loaded; see the ingest_rejects table), 1 the run failed.
+    Request records (SPEC 3.1) and user signals (SPEC 3.2): a file is taken as signals
+    when its name contains "signals" or it lies in a signals/ folder under a folder
+    given (the recorder's layout), or with --signals. A file already ingested (same
+    content) is skipped unless --force.
+
+    Exit status: 0 loaded (every line, or already there), 3 rejects (some lines were
+    rejected, the rest loaded; see the ingest_rejects table), 1 failure, 2 usage or
+    configuration error.
     """
     engine, _ = warehouse_engine()
     try:
-        summary = ingest_paths(engine, list(paths), get_settings(), signals=signals)
+        summary = ingest_paths(engine, list(paths), get_settings(), signals=signals, force=force)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     if verbose:
         for f in summary.files:
             state = (
-                "already ingested"
+                f"already ingested (as {f.previous_kind})"
                 if f.already_ingested
-                else (f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}")
+                else (
+                    f"{f.kind}: loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}"
+                )
             )
             click.echo(f"{f.path}: {state}")
             for line_no, reason in f.first_rejects:
                 click.echo(f"  line {line_no}: {reason}")
+    for f in summary.files:
+        if f.already_ingested and f.previous_kind != f.kind:
+            click.echo(
+                f"{f.path} was ingested as {f.previous_kind} before, not as {f.kind}: "
+                "`llmwatch ingest --force` reads it again"
+            )
     click.echo(summary.line())
     if summary.total("rejected"):
         raise SystemExit(EXIT_REJECTS)

@@ -8,6 +8,9 @@ import click
 
 from llmwatch.cli.common import warehouse_engine
 
+EXIT_REGRESSION = 1
+EXIT_INCONCLUSIVE = 3  # like `run compare`'s hold; 2 is click's usage error
+
 
 @click.command("canary")
 @click.option("--target", help="Target to probe (default: every configured target).")
@@ -15,8 +18,9 @@ from llmwatch.cli.common import warehouse_engine
 def canary(target: str | None, baseline: str | None) -> None:
     """Run the canary probes and compare them per probe and overall.
 
-    Exits 1 when the target regresses (against the baseline when given, else against its
-    previous run), 2 when the verdict is inconclusive, 0 otherwise.
+    Exit status: 0 pass, 1 regression (against the baseline when given, else against
+    its previous run), 3 inconclusive (a run failed or had too many errors), 2 usage or
+    configuration error.
     """
     run_eval_flow("canary", target, baseline)
 
@@ -76,9 +80,8 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None) -> None:
     if result.regressed:
         names = sorted({r.name for v in result.verdicts for r in v.regressions})
         click.echo(f"\nVERDICT: REGRESSION ({', '.join(names)})", err=True)
-        raise SystemExit(1)
+        raise SystemExit(EXIT_REGRESSION)
     if result.inconclusive:
         click.echo("\nVERDICT: INCONCLUSIVE (a run failed or had too many errors)", err=True)
-        # 3 like `run compare`'s hold; 2 is click's usage error.
-        raise SystemExit(3)
+        raise SystemExit(EXIT_INCONCLUSIVE)
     click.echo("\nVERDICT: PASS")

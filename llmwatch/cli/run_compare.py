@@ -15,8 +15,8 @@ from llmwatch.cli.common import warehouse_engine
 @click.option("--candidate", required=True, help="New version: model id or prompt template.")
 @click.option(
     "--since",
-    help="Start of the period: a duration before --until (30m, 2h, 1d) or an ISO-8601 time "
-    "(default: compare.default_window_minutes).",
+    help="Start of the period: a duration before --until (30m, 2h, 7d) or an ISO-8601 time, "
+    "UTC unless an offset is given (default: [compare] default_window_minutes).",
 )
 @click.option("--until", help="End of the period (default: now); same forms as --since.")
 @click.option("--feature", help="Only this feature's records.")
@@ -41,7 +41,8 @@ def compare(
 
     Tests TTFT and latency (Mann-Whitney U and p95 ratio), error rate (Fisher / two-
     proportion z), judged quality (Welch t) and cost per request (Welch t, mean ratio).
-    Exits 0 on promote, 1 on rollback, 3 on hold (not enough data).
+    Exit status: 0 promote, 1 rollback, 3 hold (not enough data), 2 usage or
+    configuration error.
     """
     warehouse_engine()[0].dispose()  # a clear error before Prefect starts if no schema
     if baseline == candidate:
@@ -69,6 +70,8 @@ def compare(
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
     else:
         click.echo(format_comparison(result))
     raise SystemExit(result.exit_code)

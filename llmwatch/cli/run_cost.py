@@ -8,16 +8,22 @@ import click
 
 from llmwatch.aggregation.windows import floor_hour
 from llmwatch.cli.common import parse_utc, warehouse_engine
+from llmwatch.times import FORMS
 
 
 @click.command("cost")
-@click.option("--start", help="First hour to aggregate (ISO-8601, UTC unless an offset is given).")
-@click.option("--end", help="End of the range, exclusive. Default: the end of the last full hour.")
+@click.option("--start", help=f"First hour to aggregate: {FORMS}.")
+@click.option(
+    "--end",
+    help="End of the range, exclusive (same forms). Default: the end of the last full hour.",
+)
 def cost(start: str | None, end: str | None) -> None:
     """Aggregate hourly windows in [START, END), oldest first, and raise their alerts.
 
-    Without a range: the configured look-back of complete hours, plus any hour missed
-    since the previous run. Re-running a window replaces it.
+    Without a range: the configured look-back of complete hours ([cost] lookback_hours),
+    plus any hour missed since the previous run; the first run on a warehouse that
+    already holds requests aggregates up to [cost] max_backfill_hours of them.
+    Re-running a window replaces it.
     """
     if end is not None and start is None:
         raise click.UsageError("--end needs --start")

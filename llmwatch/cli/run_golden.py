@@ -11,9 +11,9 @@ import click
 def golden(target: str | None, baseline: str | None) -> None:
     """Run the golden set and compare pass rates per intent and overall.
 
-    Exits 1 when the target regresses (against the baseline when given, else against its
-    previous run), 2 when the verdict is inconclusive (a run failed or had too many
-    errors), 0 otherwise.
+    Exit status: 0 pass, 1 regression (against the baseline when given, else against
+    its previous run), 3 inconclusive (a run failed or had too many errors), 2 usage or
+    configuration error.
     """
     from llmwatch.cli.run_canary import run_eval_flow
 

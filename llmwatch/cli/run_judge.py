@@ -7,11 +7,14 @@ import asyncio
 import click
 
 from llmwatch.cli.common import parse_utc, warehouse_engine
+from llmwatch.times import FORMS
 
 
 @click.command("judge")
-@click.option("--start", help="Judge requests timestamped from here (ISO-8601, UTC by default).")
-@click.option("--end", help="... up to here, exclusive. Without a range: since the watermark.")
+@click.option("--start", help=f"Judge requests timestamped from here: {FORMS}.")
+@click.option(
+    "--end", help="... up to here, exclusive (same forms). Without a range: since the watermark."
+)
 def judge(start: str | None, end: str | None) -> None:
     """Sample requests deterministically, judge them, and update the quality charts.
 

@@ -68,6 +68,9 @@ class ArmData:
     ttft_population: int
     # Judged scores (status 'ok') of the arm's requests.
     scores: np.ndarray
+    # The features the arm served in the period (a comparison of arms that serve
+    # different features mixes their traffic: a warning, see verdict.py).
+    features: tuple[str, ...] = ()
 
     @property
     def error_rate(self) -> float | None:
@@ -99,6 +102,7 @@ def load_arm(conn: Connection, query: ArmQuery, *, max_samples: int, seed: int) 
     ).one()
     latency, ttft = _latency_values(conn, where)
     scores = _scores(conn, query)
+    features = conn.execute(select(Request.feature_id).where(where).distinct()).scalars()
     return ArmData(
         name=query.value,
         n=int(totals[0]),
@@ -111,6 +115,7 @@ def load_arm(conn: Connection, query: ArmQuery, *, max_samples: int, seed: int) 
         latency_population=int(latency.size),
         ttft_population=int(ttft.size),
         scores=scores,
+        features=tuple(sorted(features)),
     )
 
 

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+from llmwatch.times import parse_time
 
 
 def parse_point(value: str | datetime, now: datetime) -> datetime:
     """A duration before ``now`` ('30m', '2h', '1d', '90s', '1w') or an ISO-8601 time
-    (no offset means UTC)."""
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        match = _DURATION.match(value)
-        if match:
-            return now - timedelta(seconds=float(match[1]) * _UNITS[match[2].lower()])
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(
-                f"{value!r} is neither a duration (30m, 2h, 1d) nor an ISO-8601 time"
-            ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    (no offset means UTC): the shared parser of ``llmwatch.times``."""
+    return parse_time(value, now)
 
 
 def resolve_period(

@@ -24,6 +24,7 @@ class ArmSummary:
     errors: int
     priced: int
     judged: int
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Comparison:
     checks: list[Check]
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)
+    # Caveats on reading the verdict (e.g. the arms serve different features).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -124,11 +127,26 @@ def compare_versions(
         checks=checks,
         verdict=verdict,
         reasons=reasons,
+        warnings=feature_warnings(base, cand, feature),
     )
 
 
+def feature_warnings(baseline: ArmData, candidate: ArmData, feature: str | None) -> list[str]:
+    """A warning when the arms serve different features: their latency, cost and quality
+    then differ by what they serve, not only by version (compare one with --feature)."""
+    if feature is not None or not baseline.features or not candidate.features:
+        return []
+    if set(baseline.features) == set(candidate.features):
+        return []
+    return [
+        f"the arms serve different features: baseline {', '.join(baseline.features)}; "
+        f"candidate {', '.join(candidate.features)} - the checks mix them, compare one "
+        "feature with --feature"
+    ]
+
+
 def _summary(arm: ArmData) -> ArmSummary:
-    return ArmSummary(arm.name, arm.n, arm.errors, arm.cost_n, int(arm.scores.size))
+    return ArmSummary(arm.name, arm.n, arm.errors, arm.cost_n, int(arm.scores.size), arm.features)
 
 
 def _fmt(value: float | None) -> str:
@@ -147,6 +165,7 @@ def format_comparison(comparison: Comparison) -> str:
         f"requests: baseline {c.baseline.requests} ({c.baseline.errors} errors, "
         f"{c.baseline.judged} judged), candidate {c.candidate.requests} "
         f"({c.candidate.errors} errors, {c.candidate.judged} judged)",
+        *[f"WARNING: {warning}" for warning in c.warnings],
         "",
         f"{'check':<17}{'baseline':>12}{'candidate':>12}  {'effect':<26}{'test':<18}"
         f"{'p':>10}  status",

@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.ingest import otel
-from llmwatch.ingest.reader import bounded_lines, discover, fingerprint, open_bytes
+from llmwatch.ingest.reader import bounded_lines, discover_kinds, fingerprint, open_bytes
 from llmwatch.ingest.records import (
     RequestRecord,
     SignalRecord,
@@ -34,7 +34,7 @@ from llmwatch.ingest.records import (
 from llmwatch.ingest.writer import BulkWriter
 from llmwatch.pricing import PriceBook
 from llmwatch.settings import IngestSettings, Settings
-from llmwatch.warehouse.models import IngestedFile
+from llmwatch.warehouse.models import IngestedFile, IngestReject
 
 Kind = Literal["requests", "signals"]
 _EXCERPT_CHARS = 300
@@ -47,6 +47,8 @@ class FileResult:
     fingerprint: str
     kind: str
     already_ingested: bool = False
+    # When already ingested: the kind it was read as then (requests or signals).
+    previous_kind: str | None = None
     lines: int = 0
     loaded: int = 0
     duplicates: int = 0
@@ -78,29 +80,49 @@ class IngestSummary:
 
 
 def ingest_paths(
-    engine: Engine, paths: Iterable[Path], settings: Settings, *, signals: bool = False
+    engine: Engine,
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    signals: bool = False,
+    force: bool = False,
 ) -> IngestSummary:
-    """Ingest files and folders (recursively) of request records, or of signals."""
+    """Ingest files and folders (recursively): signal files (by name or a ``signals``
+    folder, see ``is_signal_file``) as signals, the others as request records; with
+    ``signals``, every file as signals. ``force`` reads files already ingested again."""
     prices = PriceBook(settings.prices)
-    kind: Kind = "signals" if signals else "requests"
-    results = [ingest_file(engine, path, kind, settings.ingest, prices) for path in discover(paths)]
+    results = [
+        ingest_file(
+            engine, path, "signals" if is_signals else "requests", settings.ingest, prices, force
+        )
+        for path, is_signals in discover_kinds(paths, signals)
+    ]
     return IngestSummary(results)
 
 
 def ingest_file(
-    engine: Engine, path: Path, kind: Kind, limits: IngestSettings, prices: PriceBook
+    engine: Engine,
+    path: Path,
+    kind: Kind,
+    limits: IngestSettings,
+    prices: PriceBook,
+    force: bool = False,
 ) -> FileResult:
     digest, size = fingerprint(path)
     result = FileResult(path=str(path), fingerprint=digest, kind=kind)
     with engine.connect() as conn:
         seen = conn.execute(
-            select(IngestedFile.fingerprint).where(IngestedFile.fingerprint == digest)
+            select(IngestedFile.kind).where(IngestedFile.fingerprint == digest)
         ).first()
-    if seen is not None:
+    if seen is not None and not force:
         result.already_ingested = True
+        result.previous_kind = seen.kind
         return result
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        if seen is not None:
+            conn.execute(delete(IngestReject).where(IngestReject.file_fingerprint == digest))
+            conn.execute(delete(IngestedFile).where(IngestedFile.fingerprint == digest))
         writer = BulkWriter(conn)
         insert = writer.insert_signals if kind == "signals" else writer.insert_requests
         rejects: list[tuple[Any, ...]] = []

@@ -32,6 +32,37 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+SIGNALS = "signals"
+
+
+def is_signal_file(path: Path, root: Path | None = None) -> bool:
+    """A file of user signals by its name: ``signals`` in the file name, or a folder
+    named ``signals`` between ``root`` (the folder given) and the file - the recorder's
+    layout. A file given by itself is also one when its own folder is ``signals``.
+
+    Only what lies inside ``root`` counts, so a project folder called ``signals-x``
+    does not turn every file under it into signals.
+    """
+    if SIGNALS in path.name.lower():
+        return True
+    folders = path.relative_to(root).parts[:-1] if root is not None else (path.parent.name,)
+    return any(part.lower() == SIGNALS for part in folders)
+
+
+def discover_kinds(paths: Iterable[Path], signals: bool = False) -> list[tuple[Path, bool]]:
+    """(file, holds signals) for every input file under ``paths`` (see ``discover``);
+    with ``signals`` every file is taken as signals, else ``is_signal_file`` decides."""
+    paths = list(paths)
+    for path in paths:  # every path must exist before anything is read
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    found: list[tuple[Path, bool]] = []
+    for path in paths:
+        root = path if path.is_dir() else None
+        found.extend((f, signals or is_signal_file(f, root)) for f in discover([path]))
+    return found
+
+
 def fingerprint(path: Path) -> tuple[str, int]:
     """sha256 of the file's bytes as stored, and its size."""
     digest = hashlib.sha256()

@@ -7,8 +7,6 @@ feature ids, messages and alert details can carry user-supplied text.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -17,6 +15,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine
 
+from llmwatch.files import write_public_text
 from llmwatch.site.data import SiteData, load_site_data
 from llmwatch.site.svg import Series, line_chart
 
@@ -42,14 +41,8 @@ def generate_site(engine: Engine, reports_dir: Path, *, days: int = 7) -> Path:
     with engine.connect() as conn:
         data = load_site_data(conn, days=days)
     page = render_index(data, reports_dir, generated_at=datetime.now(UTC))
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    target = reports_dir / "index.html"
-    # Write then rename, so a reader never sees a half-written page.
-    fd, tmp = tempfile.mkstemp(dir=reports_dir, prefix=".index-", suffix=".html")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(page)
-    os.replace(tmp, target)
-    return target
+    # Written whole then renamed, world-readable (a web server serves it).
+    return write_public_text(reports_dir / "index.html", page)
 
 
 def render_index(data: SiteData, reports_dir: Path, generated_at: datetime) -> str:

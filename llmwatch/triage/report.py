@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -12,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from llmwatch.files import write_public_text
 from llmwatch.triage.metrics import TAIL_METRICS, MetricSpec, spec_for
 from llmwatch.triage.samples import affected_responses
 from llmwatch.triage.scope import BASELINE, Breakdown, breakdowns
@@ -247,9 +246,4 @@ def triage_page_name(alert_id: int) -> str:
 
 def write_html(report: TriageReport, reports_dir: Path) -> Path:
     target = reports_dir / triage_page_name(report.alert_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".triage-", suffix=".html")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(render_html(report))
-    os.replace(tmp, target)
-    return target
+    return write_public_text(target, render_html(report))

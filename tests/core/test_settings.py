@@ -56,3 +56,73 @@ def test_unknown_keys_and_bad_values_are_errors(tmp_path: Path) -> None:
     (tmp_path / "llmwatch.toml").write_text("[ingest]\nbatch_size = 0\n")
     with pytest.raises(ValidationError, match="batch_size"):
         Settings()
+
+
+TOKEN = "T0KEN-4f9a-never-print-me"
+# A valid file with one secret-bearing value in it; each case adds one mistake.
+VALID = (
+    f'[[routing.webhooks]]\nname = "ops"\nurl = "https://hooks.example/services/{TOKEN}"\n'
+    '[targets.prod]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\napi_key_env = "K"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("mistake", "named"),
+    [
+        ("[judge]\nsample_rate = 0.1\n", "[judge] sample_rate: unknown key"),
+        ("[ingest]\nbatch_sise = 10\n", "[ingest] batch_sise: unknown key"),
+        ("[cost]\nlookback_hour = 3\n", "[cost] lookback_hour: unknown key"),
+        ("[evals]\ngolden_set = 'x'\n", "[evals] golden_set: unknown key"),
+        ("[drift]\nreference_day = 3\n", "[drift] reference_day: unknown key"),
+        ("[compare]\nmin_request = 3\n", "[compare] min_request: unknown key"),
+        (
+            '[prices."m"]\ninput_mtok = 1\noutput_mtok = 1\ncached_mtok = 1\n',
+            "[prices.m] cached_mtok",
+        ),
+        (f'[targets.x]\nbase_url = "u"\nmodel = "m"\napi_key = "{TOKEN}"\n', "[targets.x] api_key"),
+        ("[routing]\nwebhook = []\n", "[routing] webhook: unknown key"),
+        ("judge_modle = 'm'\n", "judge_modle: unknown key"),
+        ("[ingest]\nbatch_size = 0\n", "[ingest] batch_size: Input should be greater than 0"),
+    ],
+)
+def test_a_mistake_in_any_section_names_key_and_file_but_no_value(
+    tmp_path: Path, mistake: str, named: str
+) -> None:
+    from llmwatch.settings import ConfigError, load_settings
+
+    (tmp_path / "llmwatch.toml").write_text(VALID + mistake)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("invalid configuration in llmwatch.toml: ")
+    assert named in message
+    assert "\n" not in message
+    assert TOKEN not in message
+    assert "input_value" not in message
+
+
+def test_a_bad_secret_value_is_named_but_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmwatch.settings import ConfigError, load_settings
+
+    (tmp_path / "llmwatch.toml").write_text(
+        f'[[routing.webhooks]]\nname = "ops"\nurl = "ftp://hooks.example/{TOKEN}"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "[routing.webhooks #1] url: webhook url must start with http" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+    # A mistake from the environment names the variable, not the file.
+    (tmp_path / "llmwatch.toml").write_text(VALID)
+    monkeypatch.setenv("LLMWATCH_JUDGE__SAMPLE_RATE", TOKEN)
+    with pytest.raises(ConfigError, match="LLMWATCH_JUDGE__SAMPLE_RATE: unknown key") as env:
+        load_settings()
+    assert TOKEN not in str(env.value)
+    monkeypatch.delenv("LLMWATCH_JUDGE__SAMPLE_RATE")
+
+    (tmp_path / "llmwatch.toml").write_text(f'[judge\nkey = "{TOKEN}"\n')
+    with pytest.raises(ConfigError, match=r"llmwatch\.toml: not valid TOML") as syntax:
+        load_settings()
+    assert TOKEN not in str(syntax.value)

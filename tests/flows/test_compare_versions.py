@@ -65,3 +65,36 @@ def test_compare_flow_and_cli_gate(engine: Engine, tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2
     assert "neither a duration" in bad.output
+
+
+def test_cli_prints_the_table_once_and_the_feature_warning(engine: Engine, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+    from sqlalchemy import select, update
+
+    from llmwatch.warehouse.models import Request
+
+    ingest_canary_traffic(engine, tmp_path / "traffic")
+    with engine.begin() as conn:
+        ids = list(conn.execute(select(Request.request_id).where(Request.model_id == EQUAL)))
+        conn.execute(
+            update(Request)
+            .where(Request.request_id.in_([i for (i,) in ids[::3]]))
+            .values(feature_id="rag_qa")
+        )
+    # A real process against the harness's API, as a user runs it (Prefect logs included).
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    result = subprocess.run(
+        [sys.executable, "-m", "llmwatch", "run", "compare", "--baseline", BASELINE,
+         "--candidate", EQUAL, "--since", START.isoformat(), "--until", END.isoformat()],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    console = result.stdout + result.stderr
+    assert result.returncode in (0, 1, 3), console
+    assert console.count("VERDICT:") == 1, console
+    header = ["check", "baseline", "candidate"]
+    assert sum(line.split()[:3] == header for line in console.splitlines()) == 1, console
+    assert console.count("the arms serve different features") == 1, console

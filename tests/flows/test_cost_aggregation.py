@@ -103,6 +103,27 @@ def test_default_run_looks_back_and_counts_late_records(engine: Engine) -> None:
     assert counts == {last - timedelta(hours=2): 1, last: 1}
 
 
+def test_first_scheduled_run_aggregates_the_history_already_stored(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmwatch.settings import get_settings
+
+    # A warehouse filled before the first scheduled run: two days of requests, one an
+    # hour. The first run aggregates the last max_backfill_hours of them, not 3 hours.
+    monkeypatch.setenv("LLMWATCH_COST__MAX_BACKFILL_HOURS", "12")
+    get_settings.cache_clear()
+    last = floor_hour(datetime.now(UTC)) - timedelta(hours=1)
+    history = hours(last - timedelta(hours=47), 48)
+    insert_rows(engine, [request(f"r{i}", t + timedelta(minutes=5)) for i, t in enumerate(history)])
+
+    first = cost_aggregation_flow()
+    assert first.windows == hours(last - timedelta(hours=11), 12)
+    assert _window_rows(engine) == 12
+    # The watermark is set now: the next run is the usual look-back.
+    second = cost_aggregation_flow()
+    assert second.windows == hours(last - timedelta(hours=2), 3)
+
+
 def test_cli_run_cost_back_fills_a_range(engine: Engine) -> None:
     insert_rows(engine, [request("a", BASE_TIME + timedelta(minutes=30), latency_ms=5.0)])
     result = CliRunner().invoke(

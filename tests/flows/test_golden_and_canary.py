@@ -148,6 +148,10 @@ def test_silent_version_switch_is_caught_by_the_next_canary_run(
     assert all(a["model_id"] == MINI for a in alerts)
     assert len(set(fingerprints)) == 2  # system_fingerprint before and after, both stored
     assert "sk-eval-test-secret" not in json.dumps(alerts, default=str)
+    # The reports site was rebuilt by the canary run itself.
+    page = Path("reports/index.html").read_text()
+    assert "canary_regression" in page.split("<h2>Operations", 1)[0]
+    assert "sk-eval-test-secret" not in page
 
 
 def test_candidate_worse_on_one_intent_fails_the_gate_and_names_it(config: Path, engine: Engine):
@@ -165,6 +169,8 @@ def test_candidate_worse_on_one_intent_fails_the_gate_and_names_it(config: Path,
     assert sorted(runs) == [("base", "ok"), ("worse", "ok")]
     assert n_results == 160
     assert any(a["kind"] == "golden_regression" and "extraction" in a["message"] for a in alerts)
+    # The reports site was rebuilt by the golden run itself.
+    assert "golden_regression" in Path("reports/index.html").read_text()
 
 
 def test_equal_candidate_passes_the_gate_through_the_cli(config: Path, engine: Engine):

@@ -23,7 +23,12 @@ def test_flow_ingests_the_inbox_once(engine: Engine, tmp_path: Path) -> None:
     shutil.copy(SAMPLE / "signals.jsonl.gz", inbox / "signals")
 
     first = ingest_flow()
+    # The rejects alert is on the reports site at once.
+    assert "ingest_rejects" in Path("reports/index.html").read_text()
+    Path("reports/index.html").unlink()
     second = ingest_flow()
+    # Nothing new stored, nothing to rebuild (ingest runs every minute).
+    assert not Path("reports/index.html").exists()
 
     assert first.total("loaded") > 3040
     assert first.total("rejected") == 9

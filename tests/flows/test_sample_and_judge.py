@@ -103,6 +103,11 @@ def test_model_switch_raises_quality_regression_for_that_feature(
     assert {a["model_id"] for a in regressions} == {SWITCHED}
     assert min(a["window_start"] for a in regressions) >= (T0 + timedelta(hours=10)).isoformat()
     assert set(summary.alert_ids) >= {a["id"] for a in regressions}
+    # The reports site shows the new alert and the feature's chart without waiting for
+    # the next cost or drift run.
+    page = Path("reports/index.html").read_text()
+    assert "quality_regression" in page.split("<h2>Operations", 1)[0]
+    assert "rag_qa" in page.split("<h2>Judged quality", 1)[1].split("<h2>Drift", 1)[0]
 
     # Running again judges nothing twice and raises nothing new.
     again = asyncio.run(sample_and_judge())

@@ -82,3 +82,24 @@ def test_default_windows_look_back_and_catch_up() -> None:
     old = default_windows(3, datetime(2025, 1, 1, tzinfo=UTC), now, max_catchup_hours=48)
     assert len(old) == 48
     assert old[-1] == last
+
+
+def test_first_run_windows_cover_stored_history_up_to_the_back_fill_bound() -> None:
+    now = datetime(2026, 1, 2, 5, 10, tzinfo=UTC)
+    last = datetime(2026, 1, 2, 4, tzinfo=UTC)
+    # no watermark, requests since 20:30 yesterday: every hour from 20:00
+    recent = default_windows(3, None, now, first_record=datetime(2026, 1, 1, 20, 30, tzinfo=UTC))
+    assert recent == [datetime(2026, 1, 1, 20, tzinfo=UTC) + timedelta(hours=i) for i in range(9)]
+    # months of history: the last max_backfill_hours only
+    months = default_windows(
+        3, None, now, first_record=datetime(2025, 6, 1, tzinfo=UTC), max_backfill_hours=168
+    )
+    assert len(months) == 168
+    assert months[-1] == last
+    # history younger than the look-back: the look-back still
+    assert len(default_windows(3, None, now, first_record=last)) == 3
+    # a watermark means windows were written: the history bound does not apply
+    watermarked = default_windows(
+        3, last - timedelta(hours=1), now, first_record=datetime(2025, 6, 1, tzinfo=UTC)
+    )
+    assert len(watermarked) == 3

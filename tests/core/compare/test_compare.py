@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from llmwatch.compare import Comparison, bounded_sample, compare_versions, format_comparison
 from llmwatch.compare.checks import distribution_check, error_rate_check
@@ -93,6 +93,31 @@ def test_feature_filter_and_unknown_candidate(canary_engine: Engine) -> None:
     assert result.verdict == "hold"
     assert result.baseline.requests == result.candidate.requests == 0
     assert result.check("latency").status == "unavailable"
+
+
+def test_arms_serving_different_features_are_compared_with_a_warning(
+    canary_engine: Engine,
+) -> None:
+    same = _compare(canary_engine, EQUAL)
+    assert same.warnings == []
+    assert same.candidate.features == same.baseline.features == ("support_chat",)
+    # A third of the candidate's traffic moves to another feature.
+    with canary_engine.begin() as conn:
+        ids = conn.execute(select(Request.request_id).where(Request.model_id == EQUAL)).scalars()
+        moved = list(ids)[::3]
+        conn.execute(
+            update(Request).where(Request.request_id.in_(moved)).values(feature_id="rag_qa")
+        )
+    mixed = _compare(canary_engine, EQUAL)
+    assert mixed.candidate.features == ("rag_qa", "support_chat")
+    assert len(mixed.warnings) == 1
+    assert "different features" in mixed.warnings[0]
+    assert "--feature" in mixed.warnings[0]
+    table = format_comparison(mixed)
+    assert table.count("WARNING: the arms serve different features") == 1
+    assert mixed.to_dict()["warnings"] == mixed.warnings
+    # One feature asked for: nothing mixed, no warning.
+    assert _compare(canary_engine, EQUAL, feature="support_chat").warnings == []
 
 
 def test_prompt_template_arms(canary_engine: Engine) -> None:

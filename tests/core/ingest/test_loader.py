@@ -258,6 +258,41 @@ def test_folder_ingest_skips_recorder_part_files(engine: Engine, tmp_path: Path)
     assert [Path(f.path).name for f in summary.files] == ["done.jsonl"]
 
 
+def test_signal_files_are_recognised_by_name_or_folder(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    (folder / "requests").mkdir(parents=True)
+    (folder / "signals" / "2026").mkdir(parents=True)
+    write_jsonl(folder / "requests" / "a.jsonl", [record(1), record(2)])
+    signal = {"request_id": "r1", "signal_type": "thumbs_up", "timestamp": "2026-11-01T10:00:00Z"}
+    write_jsonl(folder / "signals" / "2026" / "b.jsonl", [signal])
+    write_jsonl(folder / "user-signals.jsonl", [{**signal, "signal_type": "retry"}])
+    summary = ingest_paths(engine, [folder], Settings())
+    kinds = {Path(f.path).name: f.kind for f in summary.files}
+    assert kinds == {"a.jsonl": "requests", "b.jsonl": "signals", "user-signals.jsonl": "signals"}
+    assert summary.total("rejected") == 0
+    assert (count(engine, Request), count(engine, UserSignal)) == (2, 2)
+    # The folder holding the inbox is not part of the name: only what lies inside it.
+    named = tmp_path / "signals-project"
+    named.mkdir()
+    write_jsonl(named / "r.jsonl", [record(3)])
+    assert ingest_paths(engine, [named], Settings()).files[0].kind == "requests"
+
+
+def test_force_reads_a_file_again_without_doubling_its_bookkeeping(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "r.jsonl", [record(1), record(2)], extra=[b"{broken"])
+    assert ingest_paths(engine, [path], Settings()).total("rejected") == 1
+    skipped = ingest_paths(engine, [path], Settings())
+    assert skipped.files[0].already_ingested
+    assert skipped.files[0].previous_kind == "requests"
+    forced = ingest_paths(engine, [path], Settings(), force=True)
+    assert not forced.files[0].already_ingested
+    assert (forced.total("duplicates"), forced.total("rejected")) == (2, 1)
+    assert (count(engine, IngestedFile), count(engine, IngestReject)) == (1, 1)
+    assert count(engine, Request) == 2
+
+
 def test_worker_processes_load_the_same_rows_and_rejects_as_the_thread_path(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

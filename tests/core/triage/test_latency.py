@@ -108,7 +108,11 @@ def test_cli_prints_report_json_and_writes_the_page(engine: Engine, slo_alert: d
     assert data["alert"]["id"] == slo_alert["id"]
     assert len(data["samples"]) == 5
     assert {b["dimension"]: b["moved"] for b in data["breakdowns"]}["feature_id"] == "rag_qa"
-    assert Path("reports/triage", f"{slo_alert['id']}.html").is_file()
+    page = Path("reports/triage", f"{slo_alert['id']}.html")
+    assert page.is_file()
+    # World-readable, like every report file (a web server serves them).
+    assert page.stat().st_mode & 0o777 == 0o644
+    assert page.parent.stat().st_mode & 0o777 == 0o755
 
     text = runner.invoke(main, ["triage", str(slo_alert["id"])])
     assert text.exit_code == 0, text.output
