@@ -42,13 +42,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from llmwatch.aggregation.rules import slo_alerts
-from llmwatch.settings import CostSettings, JudgeSettings
-from llmwatch.stats.ewma import EwmaChart
-from llmwatch.stats.percentiles import percentile
+from llmwatch.judge.quality import new_chart
+from llmwatch.settings import JudgeSettings, SloSettings
+from llmwatch.slo.rules import (
+    BurnRule,
+    burn_rules,
+    extend_short,
+    fires,
+    last_counts,
+    window_counts,
+)
+from llmwatch.stats.ewma import Point
 
 HOURS_30D = 30 * 24
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 # --- quality traffic ------------------------------------------------------------------
 
@@ -129,16 +137,17 @@ class ChartRun:
 
 def run_chart(windows: Windows, cfg: JudgeSettings) -> ChartRun:
     """The production chart over hourly windows, as the judge flow feeds it."""
-    chart = EwmaChart(
-        "bench", "f", "judge_score", lam=cfg.chart_lambda, limit_l=cfg.chart_l,
-        warmup_windows=cfg.chart_warmup_windows, min_sigma=cfg.chart_min_sigma,
-    )  # fmt: skip
+    chart = new_chart(cfg, "bench", "f")
     monitoring_from = None
     signals = []
-    for hour in range(len(windows.n)):
-        if windows.n[hour] < cfg.chart_min_window_n:
+    for hour in np.flatnonzero(windows.n > 0).tolist():
+        n = int(windows.n[hour])
+        total = n * float(windows.mean[hour])
+        start = T0 + timedelta(hours=hour)
+        point = Point(start, start + HOUR, n, total, float(windows.m2[hour]) + total * total / n)
+        step = chart.add(point)
+        if step is None:
             continue
-        step = chart.update(float(windows.mean[hour]))
         if monitoring_from is None and chart.phase == "monitoring":
             monitoring_from = hour + 1
         if step.direction < 0:
@@ -146,14 +155,13 @@ def run_chart(windows: Windows, cfg: JudgeSettings) -> ChartRun:
     return ChartRun(monitoring_from, signals)
 
 
-def episodes(hours: list[int]) -> list[int]:
-    """First hour of each run of consecutive signalling points (one alert per episode)."""
-    out = []
-    previous = None
+def stored_alerts(hours: list[int], cooldown_hours: float) -> list[int]:
+    """The signalling hours that become alerts: ``record_alerts`` stores one per series
+    and cool-down (a signal within the cool-down of a stored alert joins it)."""
+    out: list[int] = []
     for h in hours:
-        if previous is None or h > previous + 1:
+        if not out or h - out[-1] >= cooldown_hours:
             out.append(h)
-        previous = h
     return out
 
 
@@ -169,7 +177,8 @@ def false_alarms(rng: np.random.Generator, volume: str, charts: int, cfg: JudgeS
             per_chart.append(np.nan)
             continue
         end = run.monitoring_from + HOURS_30D
-        eps = [h for h in episodes(run.lower_signals) if run.monitoring_from <= h < end]
+        alerts = stored_alerts(run.lower_signals, cfg.alert_cooldown_hours)
+        eps = [h for h in alerts if run.monitoring_from <= h < end]
         per_chart.append(len(eps))
     arr = np.array(per_chart, dtype=float)
     ok = arr[~np.isnan(arr)]
@@ -204,22 +213,24 @@ def detection_delays(
 
 def textbook(
     rng: np.random.Generator, charts: int, points: int, shift_sd: float = 0.0,
-    lam: float = 0.1, limit_l: float = 2.814,
+    lam: float = 0.1, limit_l: float = 2.814, cooldown: int = 6,
 ) -> np.ndarray:  # fmt: skip
-    """Known-parameter EWMA on N(shift_sd, 1) points: lower-side episodes per chart
-    (shift_sd = 0), or the 1-based point of the first lower signal (inf: none)."""
+    """Known-parameter EWMA on N(shift_sd, 1) hourly points: lower-side alerts per chart
+    with the alerts' cool-down (shift_sd = 0), or the 1-based point of the first lower
+    signal (inf: none)."""
     z = np.zeros(charts)
     t = np.arange(1, points + 1)
     half = limit_l * np.sqrt(lam / (2 - lam) * (1 - (1 - lam) ** (2 * t)))
-    below = np.zeros(charts, dtype=bool)
+    last = np.full(charts, -(10**9))
     count = np.zeros(charts)
     first = np.full(charts, np.inf)
     for j in range(points):
         z = lam * (shift_sd + rng.standard_normal(charts)) + (1 - lam) * z
         now = z < -half[j]
-        count += now & ~below
+        stored = now & (j - last >= cooldown)
+        count += stored
+        last = np.where(stored, j, last)
         first = np.where(np.isinf(first) & now, j + 1, first)
-        below = now
     return count if shift_sd == 0.0 else first
 
 
@@ -253,47 +264,55 @@ def draw_requests(
     return Requests(ts, latency, error)
 
 
-def hourly_slo_alert_hours(reqs: Requests, hours: int, settings: CostSettings) -> list[int]:
-    """Hours at whose end the hourly SLO rule alerts."""
-    idx = np.searchsorted(reqs.ts, np.arange(hours + 1))
-    out = []
-    previous = None
-    for h in range(hours):
-        lat = reqs.latency_ms[idx[h] : idx[h + 1]]
-        err = reqs.error[idx[h] : idx[h + 1]]
-        start = T0 + timedelta(hours=h)
-        row = {
-            "feature_id": "f", "model_id": "m", "request_count": len(lat),
-            "latency_p99_ms": percentile(lat.tolist(), 0.99) if len(lat) else None,
-            "ttft_p95_ms": None, "error_rate": float(err.mean()) if len(err) else None,
-            "window_start": start, "window_end": start + timedelta(hours=1),
-        }  # fmt: skip
-        if row["request_count"] and slo_alerts(row, previous, settings):
-            out.append(h)
-        previous = row if row["request_count"] else None
-    return out
+SLOS = SloSettings()
+PAGE, TICKET = burn_rules(SLOS)
+STEP_H = SLOS.step_minutes / 60
+
+
+def slo_events(reqs: Requests, slo: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Event times, bad flags and objective of one SLO (llmwatch.slo.objectives' SLIs)."""
+    if slo == "errors":
+        return reqs.ts, reqs.error, float(SLOS.error_objective or 0.99)
+    ok = ~reqs.error
+    threshold = float(SLOS.latency_ms or 10_000.0)
+    return reqs.ts[ok], reqs.latency_ms[ok] > threshold, float(SLOS.latency_objective or 0.99)
+
+
+def rule_firing_hours(reqs: Requests, at: np.ndarray, rule: BurnRule) -> list[float]:
+    """Evaluation times (hours) at which ``rule`` fires for the latency or error SLO."""
+    out: set[float] = set()
+    hours = lambda d: d.total_seconds() / 3600  # noqa: E731
+    for slo in ("latency", "errors"):
+        ts, bad, objective = slo_events(reqs, slo)
+        long = window_counts(ts, bad, at, hours(rule.long))
+        short = window_counts(ts, bad, at, hours(rule.short))
+        last = last_counts(ts, bad, at, rule.min_bad, at - hours(rule.long))
+        firing = fires(rule, objective, long, extend_short(short, last, rule.min_bad))
+        out.update(at[firing].tolist())
+    return sorted(out)
 
 
 def slo_false_alarms(rng: np.random.Generator, rate: float, runs: int) -> tuple[float, float]:
-    settings = CostSettings()
-    pages = []
+    at = np.arange(STEP_H, HOURS_30D + 1e-9, STEP_H)
+    pages, tickets = [], []
     for _ in range(runs):
         reqs = draw_requests(rng, rate, HOURS_30D)
-        pages.append(len(episodes(hourly_slo_alert_hours(reqs, HOURS_30D, settings))))
-    return float(np.mean(pages)), math.nan  # the hourly rule has no tickets
+        pages.append(len(stored_alerts(rule_firing_hours(reqs, at, PAGE), SLOS.cooldown_hours)))
+        tickets.append(len(stored_alerts(rule_firing_hours(reqs, at, TICKET), SLOS.cooldown_hours)))
+    return float(np.mean(pages)), float(np.mean(tickets))
 
 
 def slo_time_to_page(rng: np.random.Generator, rate: float, runs: int, incident: str) -> np.ndarray:
-    settings = CostSettings()
-    horizon = 48
+    horizon = 24.0
     delays = []
     for _ in range(runs):
-        start = 24 + float(rng.uniform(0, 1))
+        # Evaluations fall every 5 minutes; the incident starts at a random instant.
+        start = 12 + float(rng.uniform(0, 1))
         reqs = draw_requests(rng, rate, start + horizon, start, incident)
-        hits = [
-            h for h in hourly_slo_alert_hours(reqs, int(start) + horizon, settings) if h + 1 > start
-        ]
-        delays.append(hits[0] + 1 - start if hits else np.inf)
+        at = np.arange(STEP_H, start + horizon, STEP_H)
+        at = at[at > start]
+        hits = rule_firing_hours(reqs, at, PAGE)
+        delays.append(hits[0] - start if hits else np.inf)
     return np.array(delays)
 
 
