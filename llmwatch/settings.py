@@ -173,7 +173,7 @@ class JudgeSettings(EndpointLimits):
     max_cost_usd_per_run: float | None = Field(default=None, gt=0)
     temperature: float = 0.0
     max_tokens: int = Field(default=400, ge=16)
-    # Ask for response_format=json_object (OpenAI, vLLM, llama.cpp and Ollama support it).
+    # JSON mode (response_format=json_object): the fallback when a JSON schema is refused.
     json_mode: bool = True
     redact_pii: bool = True
     # Results are committed (with the watermark) every this many judgements.
