@@ -192,7 +192,7 @@ class JudgeSettings(EndpointLimits):
     chart_min_window_n: int = Field(default=10, ge=2)
     # The baseline: at least this many points, judgements and hours (a daily cycle).
     chart_warmup_windows: int = Field(default=30, ge=2)
-    chart_baseline_min_n: int = Field(default=400, ge=2)
+    chart_baseline_min_n: int = Field(default=300, ge=2)
     chart_baseline_hours: float = Field(default=24.0, ge=0)
     # A window is charted once it ended this long ago (late records and judging settle).
     chart_settle_minutes: float = Field(default=15.0, ge=0)

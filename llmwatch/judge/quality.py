@@ -170,7 +170,8 @@ def _update_feature(
             continue
         plotted.append(step)
         if step.direction < 0:
-            alerts.append(_quality_alert(cfg, chart, feature_id, _dominant(models), step))
+            span = (start, start + width)
+            alerts.append(_quality_alert(cfg, chart, feature_id, _dominant(models), step, span))
         models = Counter()
     chart.last_window_end = horizon
 
@@ -205,7 +206,10 @@ def _quality_alert(
     feature_id: str,
     model_id: str | None,
     step: ChartStep,
+    window: tuple[datetime, datetime],
 ) -> NewAlert:
+    """The alert's window is the one whose judgements completed the signalling point (a
+    point merged from sparse windows starts earlier: its span is in the details)."""
     return NewAlert(
         kind="quality_regression",
         flow=FLOW_NAME,
@@ -215,8 +219,8 @@ def _quality_alert(
         metric=METRIC,
         value=step.z,
         threshold=step.lcl,
-        window_start=step.start,
-        window_end=step.end,
+        window_start=window[0],
+        window_end=window[1],
         message=(
             f"judged quality of {feature_id} fell below its control limit: EWMA {step.z:.3f} < "
             f"LCL {step.lcl:.3f} (baseline {chart.mu0:.3f}, point mean {step.mean:.3f}, "
@@ -225,6 +229,8 @@ def _quality_alert(
         details={
             "window_mean": step.mean,
             "n": step.n,
+            "point_start": step.start.isoformat(),
+            "point_end": step.end.isoformat(),
             "mu0": chart.mu0,
             "sigma0": chart.sigma0,
             "tau": chart.tau2**0.5 if chart.tau2 is not None else None,
