@@ -338,6 +338,9 @@ def _h(value: float) -> str:
     return f"{value:.1f} h" if value >= 1 else f"{value * 60:.0f} min"
 
 
+TARGETS: list[tuple[str, float, float]] = []  # (what, measured, bound): met when <=
+
+
 def quality_table(rng: np.random.Generator, charts: int, cfg: JudgeSettings) -> None:
     sd = score_moments(LATENT_MEAN)[1]
     print(f"\nQuality chart: scores 1-5, sd {sd:.2f}, hour effect sd {HOUR_EFFECT_SD} (latent); "
@@ -347,9 +350,13 @@ def quality_table(rng: np.random.Generator, charts: int, cfg: JudgeSettings) -> 
           f"{'0.5 drop p50':>12} {'p95':>8} {'ref p50':>8}")  # fmt: skip
     for volume in VOLUMES:
         fa, any_fa = false_alarms(rng, volume, charts, cfg)
+        TARGETS.append((f"false quality alerts/30d at {volume} judged/h", fa, 0.3))
         cells = []
         for drop in (0.3, 0.5):
             d = detection_delays(rng, volume, charts, drop, cfg)
+            bound = {"5": 24.0, "50": 3.0}.get(volume)
+            if drop == 0.5 and bound is not None:
+                TARGETS.append((f"0.5-point drop p95 (h) at {volume} judged/h", _q(d, 95), bound))
             if volume == "cycle":
                 ref = math.nan
             else:
@@ -370,6 +377,10 @@ def slo_table(rng: np.random.Generator, runs: int) -> None:
     for rate in SLO_RATES:
         pages, tickets = slo_false_alarms(rng, rate, runs)
         outage = slo_time_to_page(rng, rate, runs, "outage")
+        TARGETS.append((f"false pages/30d at {rate:.0f} req/h", pages, 0.3))
+        bound = 1.0 if rate < 50 else 0.25
+        for q in (50, 95):
+            TARGETS.append((f"outage paged p{q} (h) at {rate:.0f} req/h", _q(outage, q), bound))
         slow = slo_time_to_page(rng, rate, runs, "slow")
         print(f"{rate:>6.0f} | {pages:>15.2f} {tickets:>11.2f} | {_h(_q(outage, 50)):>10} "
               f"{_h(_q(outage, 95)):>8} | {_h(_q(slow, 50)):>8} {_h(_q(slow, 95)):>8} | "
@@ -378,7 +389,7 @@ def slo_table(rng: np.random.Generator, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--charts", type=int, default=300, help="simulated features per cell")
+    parser.add_argument("--charts", type=int, default=200, help="simulated features per cell")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a tenth of the simulations")
     args = parser.parse_args()
@@ -387,6 +398,10 @@ def main() -> None:
     started = time.perf_counter()
     quality_table(rng, charts, JudgeSettings())
     slo_table(rng, max(20, charts // 3))
+    print("\nTargets (issue 13):")
+    for what, value, bound in TARGETS:
+        verdict = "met" if value <= bound else "NOT met"
+        print(f"  {what:<42} {value:>8.2f} <= {bound:<5g} {verdict}")
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
