@@ -88,7 +88,6 @@ class CostSettings(BaseModel):
     cooldown_hours: float = Field(default=6.0, ge=0)
 
 
-SLO_NAMES = ("latency", "ttft", "errors")
 _SLO_OBJECTIVE_KEYS = frozenset(
     {"latency_ms", "latency_objective", "ttft_ms", "ttft_objective", "error_objective"}
 )
@@ -142,6 +141,13 @@ class SloSettings(BaseModel):
                     f"slo.overrides[{feature!r}]: unknown key(s) {sorted(unknown)}; "
                     f"expected some of {sorted(_SLO_OBJECTIVE_KEYS)}"
                 )
+            for key, number in keys.items():
+                bad_objective = key.endswith("objective") and not 0 < (number or 0.5) < 1
+                if bad_objective or (number is not None and number <= 0):
+                    raise ValueError(
+                        f"slo.overrides[{feature!r}].{key} = {number}: objectives are shares "
+                        "in (0, 1), thresholds milliseconds > 0"
+                    )
         return value
 
 

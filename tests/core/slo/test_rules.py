@@ -93,3 +93,12 @@ def test_objectives_take_the_feature_overrides() -> None:
     batch = {o.slo: o for o in objectives_for("batch", cfg)}
     assert batch["latency"].threshold_ms == 60_000
     assert set(batch) == {"latency", "errors"}
+
+
+def test_bad_overrides_are_refused_with_the_feature_named() -> None:
+    with pytest.raises(ValueError, match="'batch'"):
+        SloSettings(overrides={"batch": {"latency_p99": 1.0}})
+    with pytest.raises(ValueError, match="objectives are shares"):
+        SloSettings(overrides={"batch": {"error_objective": 99.0}})
+    with pytest.raises(ValueError, match="thresholds milliseconds"):
+        SloSettings(overrides={"batch": {"latency_ms": -5.0}})
