@@ -67,10 +67,16 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         name="hourly",
         flow="flows.cost_aggregation:cost_aggregation_flow",
-        description="Cost and operational metrics of the last complete hours; SLO, cost "
-        "and token alerts.",
+        description="Cost and operational metrics of the last complete hours; cost, token "
+        "and survivorship alerts.",
         # Five minutes past the hour: late records of the hour that just closed are in.
         cron="5 * * * *",
+    ),
+    DeploymentSpec(
+        name="every-5-minutes",
+        flow="flows.slo_burn:slo_burn_flow",
+        description="SLO burn rates on the raw records: fast burn pages, slow burn tickets.",
+        interval_seconds=300,
     ),
     DeploymentSpec(
         name="every-5-minutes",

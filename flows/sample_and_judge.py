@@ -5,8 +5,9 @@
 2. judge them concurrently over one HTTP client, committing judgements and the watermark
    together as they come;
 3. put every closed window on its feature's EWMA quality chart, raising
-   quality_regression and judge_failure alerts;
-4. publish scores, failures and alerts as artifacts, and rebuild the reports site.
+   quality_regression alerts;
+4. check the judge's health over this run and the trailing day (judge_failure);
+5. publish scores, failures and alerts as artifacts, and rebuild the reports site.
 
 A run stopped by its budget completes; one stopped because the judge endpoint is down or
 refuses us fails, after storing what it judged and updating the charts.
@@ -20,7 +21,13 @@ from datetime import datetime
 from prefect import flow
 
 from tasks.alerts import deliver_pending_alerts
-from tasks.judge import judge_samples, publish_summary, select_samples, update_charts
+from tasks.judge import (
+    check_judge_health,
+    judge_samples,
+    publish_summary,
+    select_samples,
+    update_charts,
+)
 from tasks.site import regenerate_site
 
 
@@ -47,6 +54,7 @@ async def sample_and_judge(
     selection = select_samples(start, end)
     report = await judge_samples(selection)
     charts = update_charts(report, until=end)
+    health_ids = check_judge_health(report)
     publish_summary(report, charts)
     regenerate_site()  # also when the endpoint failed: what was judged is stored
     deliver_pending_alerts()
@@ -60,6 +68,6 @@ async def sample_and_judge(
         deferred=report.deferred,
         stored=report.stored,
         stopped=report.stopped,
-        alert_ids=[i for chart in charts for i in chart.alert_ids],
+        alert_ids=[i for chart in charts for i in chart.alert_ids] + health_ids,
         client=report.client,
     )

@@ -76,23 +76,12 @@ class IngestSettings(Section):
     )
 
 
-SLO_METRICS = ("latency_p99_ms", "ttft_p95_ms", "error_rate")
-
-
 class CostSettings(Section):
     """Hourly cost and operational aggregation, and its alert rules (SPEC 4.2).
 
-    A threshold left at ``None`` disables its rule.
+    SLOs are alerted on burn rates by the ``slo`` section, not here.
     """
 
-    # SLOs, breached when the window's value is above the threshold two windows running.
-    slo_latency_p99_ms: float | None = Field(default=10_000.0, gt=0)
-    slo_ttft_p95_ms: float | None = Field(default=3_000.0, gt=0)
-    slo_error_rate: float | None = Field(default=0.05, ge=0, le=1)
-    # feature_id -> {metric: threshold}; metrics are those of SLO_METRICS.
-    slo_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
-    # Windows with fewer requests are not judged against SLOs (1 error in 3 is not 33 %).
-    slo_min_requests: int = Field(default=20, ge=1)
     # Total spend of one hour over all features and models, and per feature.
     hourly_budget_usd: float | None = Field(default=None, gt=0)
     feature_hourly_budget_usd: dict[str, float] = Field(default_factory=dict)
@@ -118,27 +107,68 @@ class CostSettings(Section):
     survivorship_min_explicit: int = Field(default=10, ge=1)
     cooldown_hours: float = Field(default=6.0, ge=0)
 
-    @field_validator("slo_overrides")
+
+_SLO_OBJECTIVE_KEYS = frozenset(
+    {"latency_ms", "latency_objective", "ttft_ms", "ttft_objective", "error_objective"}
+)
+
+
+class SloSettings(Section):
+    """SLOs as objectives, alerted on error-budget burn rates (SPEC 4.2; llmwatch.slo).
+
+    Per feature: ``latency_objective`` of successful requests faster than ``latency_ms``,
+    ``ttft_objective`` of successful streamed requests with TTFT under ``ttft_ms``, and
+    ``error_objective`` of requests without error. A threshold or objective set to
+    ``None`` disables that SLO.
+    """
+
+    latency_ms: float | None = Field(default=10_000.0, gt=0)
+    latency_objective: float | None = Field(default=0.99, gt=0, lt=1)
+    ttft_ms: float | None = Field(default=3_000.0, gt=0)
+    ttft_objective: float | None = Field(default=0.95, gt=0, lt=1)
+    error_objective: float | None = Field(default=0.99, gt=0, lt=1)
+    # feature_id -> {key: value} for the five keys above (None disables).
+    overrides: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+    # The error budget's period, for the remaining budget.
+    budget_days: float = Field(default=30.0, gt=0)
+    # Fast burn pages (2 % of a 30-day budget in an hour), slow burn opens a ticket (5 %
+    # in 6 h): each over a long window and a short one that stops the alert soon after
+    # recovery (Google SRE Workbook, "Alerting on SLOs").
+    page_burn_rate: float = Field(default=14.4, gt=0)
+    page_long_minutes: float = Field(default=60.0, gt=0)
+    page_short_minutes: float = Field(default=5.0, gt=0)
+    ticket_burn_rate: float = Field(default=6.0, gt=0)
+    ticket_long_minutes: float = Field(default=360.0, gt=0)
+    ticket_short_minutes: float = Field(default=30.0, gt=0)
+    # Low volume: an alert needs this many bad events in its long window, and the bad
+    # count must be unlikely (binomial tail below max_p_value) for a feature that is just
+    # on budget; the short window reaches back to hold at least min_bad_events events.
+    min_bad_events: int = Field(default=3, ge=1)
+    max_p_value: float = Field(default=0.001, gt=0, le=1)
+    # Evaluation step of `llmwatch run slo` over a range (the schedule runs every 5 min).
+    step_minutes: float = Field(default=5.0, gt=0)
+    cooldown_hours: float = Field(default=6.0, ge=0)
+
+    @field_validator("overrides")
     @classmethod
-    def _known_slo_metrics(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for feature, metrics in value.items():
-            unknown = set(metrics) - set(SLO_METRICS)
+    def _known_keys(
+        cls, value: dict[str, dict[str, float | None]]
+    ) -> dict[str, dict[str, float | None]]:
+        for feature, keys in value.items():
+            unknown = set(keys) - _SLO_OBJECTIVE_KEYS
             if unknown:
                 raise ValueError(
-                    f"slo_overrides[{feature!r}]: unknown metric(s) {sorted(unknown)}; "
-                    f"expected some of {list(SLO_METRICS)}"
+                    f"slo.overrides[{feature!r}]: unknown key(s) {sorted(unknown)}; "
+                    f"expected some of {sorted(_SLO_OBJECTIVE_KEYS)}"
                 )
+            for key, number in keys.items():
+                bad_objective = key.endswith("objective") and not 0 < (number or 0.5) < 1
+                if bad_objective or (number is not None and number <= 0):
+                    raise ValueError(
+                        f"slo.overrides[{feature!r}].{key} = {number}: objectives are shares "
+                        "in (0, 1), thresholds milliseconds > 0"
+                    )
         return value
-
-    def slo_thresholds(self, feature_id: str) -> dict[str, float | None]:
-        """The SLO thresholds that apply to ``feature_id`` (overrides win)."""
-        thresholds: dict[str, float | None] = {
-            "latency_p99_ms": self.slo_latency_p99_ms,
-            "ttft_p95_ms": self.slo_ttft_p95_ms,
-            "error_rate": self.slo_error_rate,
-        }
-        thresholds.update(self.slo_overrides.get(feature_id, {}))
-        return thresholds
 
 
 class EndpointLimits(Section):
@@ -169,7 +199,7 @@ class JudgeSettings(EndpointLimits):
     max_cost_usd_per_run: float | None = Field(default=None, gt=0)
     temperature: float = 0.0
     max_tokens: int = Field(default=400, ge=16)
-    # Ask for response_format=json_object (OpenAI, vLLM, llama.cpp and Ollama support it).
+    # JSON mode (response_format=json_object): the fallback when a JSON schema is refused.
     json_mode: bool = True
     redact_pii: bool = True
     # Results are committed (with the watermark) every this many judgements.
@@ -177,20 +207,31 @@ class JudgeSettings(EndpointLimits):
     # Requests ingested up to this long before the watermark are looked at again, so a
     # slow ingest transaction that commits late is not skipped (already judged ones are).
     watermark_lookback_minutes: float = Field(default=15.0, ge=0)
-    # EWMA chart on window means of the judged score.
-    chart_lambda: float = Field(default=0.1, gt=0, le=1)
-    chart_l: float = Field(default=2.814, gt=0)
+    # EWMA chart of the judged score, standardised by each point's n (llmwatch.stats.ewma).
+    # lambda 0.15 and L 3.5 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
+    # false alerts a month with hourly points) hold <= 0.3 false alerts per 30 days with an
+    # estimated baseline and catch a 0.5-point drop in hours (bench/detection.py).
+    chart_lambda: float = Field(default=0.15, gt=0, le=1)
+    chart_l: float = Field(default=3.5, gt=0)
     chart_window_minutes: int = Field(default=60, ge=1)
-    chart_warmup_windows: int = Field(default=20, ge=2)
-    chart_min_window_n: int = Field(default=5, ge=1)
+    # A point needs this many scored judgements; sparser windows merge with the next ones.
+    chart_min_window_n: int = Field(default=10, ge=2)
+    # The baseline: at least this many points, judgements and hours (a daily cycle).
+    chart_warmup_windows: int = Field(default=30, ge=2)
+    chart_baseline_min_n: int = Field(default=300, ge=2)
+    chart_baseline_hours: float = Field(default=24.0, ge=0)
     # A window is charted once it ended this long ago (late records and judging settle).
     chart_settle_minutes: float = Field(default=15.0, ge=0)
-    # Floor for the baseline sigma, so a perfectly constant warm-up does not make
-    # every later wobble a signal (in score units, 1..5).
+    # Floor for the spread of single scores, so a baseline of identical scores does not
+    # make every later wobble a signal (in score units, 1..5).
     chart_min_sigma: float = Field(default=0.05, gt=0)
-    # Judge failures per chart window (parse failures / all judge answers).
+    # Judge health: share of unusable answers (parse failures and refused calls) per run
+    # and per judge model over the trailing failure_window_hours.
     failure_rate_threshold: float = Field(default=0.2, ge=0, le=1)
-    failure_min_n: int = Field(default=10, ge=1)
+    failure_min_n: int = Field(default=5, ge=1)
+    failure_window_hours: float = Field(default=24.0, gt=0)
+    # Ask for a JSON-schema structured output (falls back to json_mode when refused).
+    json_schema: bool = True
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
 
 
@@ -390,6 +431,7 @@ class Settings(BaseSettings):
     drift: DriftSettings = Field(default_factory=DriftSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     compare: CompareSettings = Field(default_factory=CompareSettings)
+    slo: SloSettings = Field(default_factory=SloSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("warehouse_url")

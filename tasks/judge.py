@@ -89,6 +89,19 @@ def update_charts(report: JudgeRunReport, until: datetime | None = None) -> list
     return updates
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def check_judge_health(report: JudgeRunReport) -> list[int]:
+    settings = get_settings()
+    setup = job.judge_setup(settings)
+    with settings_engine() as engine:
+        ids = job.check_health(engine, setup, report)
+    if ids:
+        get_run_logger().warning(
+            "judge %s fails too often: judge_failure raised", setup.judge_model
+        )
+    return ids
+
+
 @task(cache_policy=NO_CACHE)
 def publish_summary(report: JudgeRunReport, charts: list[ChartUpdate]) -> None:
     by_feature = {c.feature_id: c for c in charts}

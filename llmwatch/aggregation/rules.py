@@ -4,9 +4,10 @@ Every rule looks at one window (already stored) and at stored earlier windows, s
 back-fill run window by window in time order raises the same alerts a live schedule
 would have, and re-running a window only meets the cool-down of ``record_alerts``.
 
-* ``slo_breach``: p99 latency, TTFT p95 or error rate above its threshold (per feature
-  overrides in config) in this window *and* the previous hour's window of the same
-  feature x model: one slow hour does not page, a sustained breach does.
+SLOs are not judged here: ``llmwatch.slo`` alerts on their error-budget burn rates, on
+the raw records every few minutes (a p99 over a threshold in two consecutive hours never
+fires at a few requests an hour, and at best two hours late).
+
 * ``cost_anomaly`` (budget): the hour's spend over the hourly budget, in total and per
   feature. Unpriced requests make the total a lower bound, which the message says.
 * ``token_spike`` / ``cost_anomaly`` (baseline): the window's median tokens per request
@@ -35,9 +36,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from llmwatch.aggregation.store import read_window, read_windows
-from llmwatch.aggregation.windows import WINDOW
 from llmwatch.alerts import NewAlert
-from llmwatch.settings import SLO_METRICS, CostSettings
+from llmwatch.settings import CostSettings
 
 FLOW = "cost_aggregation"
 MAD_TO_SIGMA = 1.4826
@@ -80,59 +80,14 @@ def evaluate_window(
     rows = read_window(conn, window_start)
     if not rows:
         return []
-    previous = {
-        (row["feature_id"], row["model_id"]): row
-        for row in read_window(conn, window_start - WINDOW)
-    }
     history = _history(conn, window_start, settings)
     alerts: list[NewAlert] = []
     for row in rows:
         key = (row["feature_id"], row["model_id"])
-        alerts += slo_alerts(row, previous.get(key), settings)
         alerts += baseline_alerts(row, history.get(key, []), settings)
         alerts += survivorship_alerts(row, settings)
     alerts += budget_alerts(rows, settings)
     return alerts
-
-
-def slo_alerts(row: Row, previous: Row | None, settings: CostSettings) -> list[NewAlert]:
-    if previous is None:
-        return []
-    if min(row["request_count"], previous["request_count"]) < settings.slo_min_requests:
-        return []
-    out = []
-    for metric, threshold in settings.slo_thresholds(row["feature_id"]).items():
-        if threshold is None:
-            continue
-        now, before = row[metric], previous[metric]
-        if now is None or before is None or now <= threshold or before <= threshold:
-            continue
-        out.append(
-            NewAlert(
-                kind="slo_breach",
-                flow=FLOW,
-                severity="critical",
-                feature_id=row["feature_id"],
-                model_id=row["model_id"],
-                metric=metric,
-                value=now,
-                threshold=threshold,
-                window_start=row["window_start"],
-                window_end=row["window_end"],
-                message=(
-                    f"{metric} {_fmt(now)} above SLO {_fmt(threshold)} for "
-                    f"{row['feature_id']}/{row['model_id']} two windows running "
-                    f"(previous hour {_fmt(before)})"
-                ),
-                details={
-                    "previous_value": before,
-                    "previous_window_start": previous["window_start"].isoformat(),
-                    "request_count": row["request_count"],
-                    "previous_request_count": previous["request_count"],
-                },
-            )
-        )
-    return out
 
 
 def baseline_alerts(row: Row, history: list[Row], settings: CostSettings) -> list[NewAlert]:
@@ -287,12 +242,10 @@ def _fmt(value: float) -> str:
 
 __all__ = [
     "FLOW",
-    "SLO_METRICS",
     "RobustBaseline",
     "baseline_alerts",
     "budget_alerts",
     "evaluate_window",
     "robust_baseline",
-    "slo_alerts",
     "survivorship_alerts",
 ]

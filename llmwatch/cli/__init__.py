@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from llmwatch.cli.alerts import alerts
+from llmwatch.cli.chart import chart
 from llmwatch.cli.demo import demo
 from llmwatch.cli.exporter import exporter
 from llmwatch.cli.ingest import ingest
@@ -68,3 +69,4 @@ main.add_command(triage)
 main.add_command(golden)
 main.add_command(exporter)
 main.add_command(retention)
+main.add_command(chart)

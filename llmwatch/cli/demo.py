@@ -82,11 +82,13 @@ def prefect_flows() -> DemoFlows:
     from flows.golden_set import golden_set
     from flows.ingest import ingest_flow
     from flows.sample_and_judge import sample_and_judge
+    from flows.slo_burn import slo_burn_flow
     from llmwatch.demo import DemoFlows
 
     return DemoFlows(
         ingest=lambda requests, signals: ingest_flow(request_paths=requests, signal_paths=signals),
         cost=lambda start, end: cost_aggregation_flow(start=start, end=end),
+        slo=lambda start, end: slo_burn_flow(start=start, end=end),
         judge=lambda start, end: asyncio.run(sample_and_judge(start=start, end=end)),
         golden=lambda: asyncio.run(golden_set()),
         canary=lambda: asyncio.run(canary_probes()),

@@ -43,3 +43,7 @@ run.add_command(drift)
 from llmwatch.cli.run_compare import compare  # noqa: E402
 
 run.add_command(compare)
+
+from llmwatch.cli.run_slo import slo  # noqa: E402
+
+run.add_command(slo)

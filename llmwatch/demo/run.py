@@ -39,6 +39,7 @@ class DemoFlows:
 
     ingest: Callable[[list[str], list[str]], Any]
     cost: Callable[[datetime, datetime], Any]
+    slo: Callable[[datetime, datetime], Any]
     judge: Callable[[datetime, datetime], Any]
     golden: Callable[[], Any]
     canary: Callable[[], Any]
@@ -95,6 +96,10 @@ def run_demo(
             t = time.perf_counter()
             flows.cost(start, end)
             step("cost-aggregation flow, hour by hour", t)
+
+            t = time.perf_counter()
+            flows.slo(start, end)
+            step("slo-burn flow, every 5 minutes", t)
 
             # One run over the whole period: the quality charts advance to the run's
             # horizon, so judging day by day would leave later days off the chart.

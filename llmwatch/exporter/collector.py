@@ -35,6 +35,13 @@ llm_quality_chart{metric,chart,         gauge    latest point of each EWMA contr
                                                  labels feature, metric (judge_score ...)
                                                  and chart (its id: rubric and judge model);
                                                  no model label (charts are per feature)
+llm_slo_error_budget_remaining{slo}     gauge    slo_status.remaining_budget: share of the
+                                                 budget period's error budget left (below
+                                                 0: overspent); labels feature and slo
+llm_slo_burn_rate{slo,window}           gauge    slo_status.burn_rates at the last
+                                                 evaluation (window = 5m, 30m, 1h, 6h, 30d)
+llm_slo_objective{slo}                  gauge    the objective (share of good events)
+llm_slo_alerting{slo,rule}              gauge    1 while the page / ticket rule fires
 ======================================  =======  =============================================
 
 The "latest window" is the newest ``window_metrics`` row of each feature x model. The
@@ -53,7 +60,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, func, select
 
-from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, WindowMetrics
+from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, SloStatus, WindowMetrics
 
 LABELS = ["feature", "model"]
 TOKEN_TYPES = {
@@ -92,6 +99,13 @@ class WarehouseCollector(Collector):
             totals = conn.execute(_totals()).mappings().all()
             alerts = conn.execute(_alert_counts()).all()
             charts = conn.execute(_latest_chart_points()).mappings().all()
+            slos = (
+                conn.execute(
+                    select(SloStatus.__table__).order_by(SloStatus.feature_id, SloStatus.slo)
+                )
+                .mappings()
+                .all()
+            )
         yield from _counters(totals)
         yield from _window_gauges(latest)
         alerts_total = CounterMetricFamily(
@@ -103,6 +117,39 @@ class WarehouseCollector(Collector):
             alerts_total.add_metric([kind, severity, feature or "", model or ""], count)
         yield alerts_total
         yield _quality_charts(charts)
+        yield from _slo_gauges(slos)
+
+
+def _slo_gauges(rows: Any) -> Iterator[Metric]:
+    remaining = GaugeMetricFamily(
+        "llm_slo_error_budget_remaining",
+        "Share of the SLO's error budget left over its budget period (below 0: overspent)",
+        labels=["feature", "slo"],
+    )
+    burn = GaugeMetricFamily(
+        "llm_slo_burn_rate",
+        "Error-budget burn rate (bad share / allowed share) per alert window",
+        labels=["feature", "slo", "window"],
+    )
+    objective = GaugeMetricFamily(
+        "llm_slo_objective", "The SLO's objective (share of good events)", labels=["feature", "slo"]
+    )
+    alerting = GaugeMetricFamily(
+        "llm_slo_alerting",
+        "1 while the SLO's fast-burn page or slow-burn ticket rule fires",
+        labels=["feature", "slo", "rule"],
+    )
+    for row in rows:
+        key = [row["feature_id"], row["slo"]]
+        if row["remaining_budget"] is not None:
+            remaining.add_metric(key, float(row["remaining_budget"]))
+        for window, value in sorted((row["burn_rates"] or {}).items()):
+            if value is not None:
+                burn.add_metric([*key, window], float(value))
+        objective.add_metric(key, float(row["objective"]))
+        alerting.add_metric([*key, "page"], 1.0 if row["paging"] else 0.0)
+        alerting.add_metric([*key, "ticket"], 1.0 if row["ticketing"] else 0.0)
+    yield from (remaining, burn, objective, alerting)
 
 
 def _latest_windows() -> Any:

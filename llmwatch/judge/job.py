@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from llmwatch.judge.health import judge_health_alerts
 from llmwatch.judge.quality import ChartUpdate, update_quality_charts
 from llmwatch.judge.rubric import Rubric, get_rubric
 from llmwatch.judge.runner import JudgeRunReport, judge_selection
 from llmwatch.judge.store import Selection, select_samples, write_judgements
+from llmwatch.judge.structured import Format, response_formats
 from llmwatch.llm import Budget, ChatClient, Endpoint, Limits, Pricing
 from llmwatch.settings import JudgeSettings, Settings
 
@@ -35,6 +37,15 @@ class JudgeSetup:
     @property
     def judge_model(self) -> str:
         return self.endpoint.model
+
+    @property
+    def formats(self) -> tuple[Format, ...]:
+        return response_formats(self.cfg.json_schema, self.cfg.json_mode)
+
+    @property
+    def endpoint_key(self) -> str:
+        """The endpoint a format refusal is remembered for."""
+        return f"{self.endpoint.base_url}|{self.endpoint.model}"
 
     def budget(self) -> Budget:
         return Budget(self.cfg.max_calls_per_run, self.cfg.max_cost_usd_per_run, self.pricing)
@@ -58,8 +69,6 @@ def judge_setup(settings: Settings) -> JudgeSetup:
             f"{settings.judge_model!r}: add it under [prices] or remove the cost budget"
         )
     params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
-    if cfg.json_mode:
-        params["response_format"] = {"type": "json_object"}
     endpoint = Endpoint(
         settings.judge_base_url, settings.judge_model, settings.judge_api_key, params
     )
@@ -102,6 +111,8 @@ async def judge(engine: Engine, setup: JudgeSetup, selection: Selection) -> Judg
             judge_model=setup.judge_model,
             redact_pii=setup.cfg.redact_pii,
             commit_every=setup.cfg.commit_every,
+            formats=setup.formats,
+            endpoint_key=setup.endpoint_key,
         )
 
 
@@ -126,4 +137,18 @@ def chart(
 ) -> list[ChartUpdate]:
     return update_quality_charts(
         engine, setup.cfg, judge_model=setup.judge_model, closed_before=closed, now=now
+    )
+
+
+def check_health(
+    engine: Engine, setup: JudgeSetup, report: JudgeRunReport, now: datetime | None = None
+) -> list[int]:
+    """``judge_failure`` for this run and the judge model's trailing day (health.py)."""
+    return judge_health_alerts(
+        engine,
+        setup.cfg,
+        judge_model=setup.judge_model,
+        run_failures=report.failures,
+        run_total=report.judged_ok + report.failures,
+        now=now or datetime.now(UTC),
     )

@@ -1,9 +1,17 @@
 """Strict parsing of the judge's answer: a valid verdict or a failure, never a guess.
 
 Accepted: exactly one JSON object (optionally inside one Markdown code fence, which
-models add even when told not to), with every rubric key present, integer scores in
-range, a boolean hallucination flag. Anything else is a :class:`ParseFailure` that
-keeps the raw text; no score is ever made up for it.
+models add even when told not to), with every scored dimension present as an integer in
+range and a hallucination flag. The common, unambiguous variants of SPEC 4.3 are read as
+what they mean, and nothing else:
+
+* a boolean written as a string: "true"/"false"/"yes"/"no" (any case, trimmed);
+* an integer score written as a string of digits ("4", " 4 ");
+* an optional dimension left out: ``context_relevance`` (read as null) and ``reasons``
+  (read as empty).
+
+Anything else (a float score such as 4.5 or "4.0", "4/5", "maybe", a missing scored
+dimension) is a :class:`ParseFailure` that keeps the raw text; no score is ever made up.
 """
 
 from __future__ import annotations
@@ -65,19 +73,21 @@ def parse_verdict(
 
 def _verdict(data: dict[str, Any], has_context: bool) -> Verdict:
     scores = {name: _score(data, name) for name in SCORED_DIMENSIONS}
-    if has_context:
+    value = data.get("context_relevance")
+    if has_context and value is not None:
         context_relevance: int | None = _score(data, "context_relevance")
     else:
-        value = data.get("context_relevance")
-        # Without a context block there is nothing to rate; a number here is ignored
-        # rather than stored as if it meant something.
-        context_relevance = None if value is None or _is_int(value) else _bad(value)
+        # Left out or null: not rated. Without a context block there is nothing to rate;
+        # a number there is ignored rather than stored as if it meant something.
+        context_relevance = None if value is None or _as_int(value) is not None else _bad(value)
     if "hallucination" not in data:
         raise ValueError("missing key 'hallucination'")
-    hallucination = data["hallucination"]
-    if not isinstance(hallucination, bool):
-        raise ValueError(f"hallucination must be true or false, got {hallucination!r}")
+    hallucination = _as_bool(data["hallucination"])
+    if hallucination is None:
+        raise ValueError(f"hallucination must be true or false, got {data['hallucination']!r}")
     reasons = data.get("reasons", "")
+    if reasons is None:
+        reasons = ""
     if not isinstance(reasons, str):
         raise ValueError("reasons must be a string")
     return Verdict(
@@ -90,8 +100,26 @@ def _verdict(data: dict[str, Any], has_context: bool) -> Verdict:
     )
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
+_DIGITS = re.compile(r"^\s*[0-9]+\s*$")
+
+
+def _as_bool(value: Any) -> bool | None:
+    """A JSON boolean, or one of the unambiguous words; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _BOOLEAN_WORDS.get(value.strip().lower())
+    return None
+
+
+def _as_int(value: Any) -> int | None:
+    """A JSON integer, or a string of digits; None for anything else (floats included)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DIGITS.match(value):
+        return int(value)
+    return None
 
 
 def _bad(value: Any) -> int:
@@ -101,9 +129,9 @@ def _bad(value: Any) -> int:
 def _score(data: dict[str, Any], name: str) -> int:
     if name not in data:
         raise ValueError(f"missing key {name!r}")
-    value = data[name]
-    if not _is_int(value):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = _as_int(data[name])
+    if value is None:
+        raise ValueError(f"{name} must be an integer, got {data[name]!r}")
     if not SCORE_MIN <= value <= SCORE_MAX:
         raise ValueError(f"{name}={value} is outside {SCORE_MIN}..{SCORE_MAX}")
-    return int(value)
+    return value

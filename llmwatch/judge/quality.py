@@ -1,15 +1,15 @@
 """Quality control charts of the judged score per feature, and the alerts they raise.
 
 Each feature has one EWMA chart (llmwatch.stats.ewma) per rubric version and judge
-model, on the mean judged score of fixed windows (``chart_window_minutes``). A window
-is charted once it is closed: it ended ``chart_settle_minutes`` ago and no sample from
-it is still waiting to be judged. Windows with fewer than ``chart_min_window_n`` scored
-judgements are not charted (their mean is too noisy for the chart's sigma), and
-windows without traffic are skipped; both still move the chart past them.
+model, fed with the scored judgements of fixed windows (``chart_window_minutes``). A
+window is added once it is closed: it ended ``chart_settle_minutes`` ago and no sample
+from it is still waiting to be judged. The chart merges windows until they hold
+``chart_min_window_n`` judgements, so sparse features get points too; windows without a
+scored judgement move the chart past them.
 
-A point below the lower limit raises ``quality_regression``; a window whose share of
-judge failures passes ``failure_rate_threshold`` raises ``judge_failure``. The chart's
-new state, its points and the alerts are written in one transaction.
+A point below the lower limit raises ``quality_regression``. The chart's new state, its
+points and the alerts are written in one transaction. Judge health (``judge_failure``)
+is judged per run and per trailing day in ``llmwatch.judge.health``, not per window.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.settings import JudgeSettings
 from llmwatch.stats.ewma import (
     ChartConflictError,
+    ChartParams,
     ChartStep,
     EwmaChart,
-    PlottedWindow,
+    Point,
     load_chart,
     save_chart,
 )
@@ -60,10 +61,36 @@ def window_floor(ts: datetime, width: timedelta) -> datetime:
     return EPOCH + ((ts - EPOCH) // width) * width
 
 
+def chart_params(cfg: JudgeSettings) -> ChartParams:
+    return ChartParams(
+        min_point_n=cfg.chart_min_window_n,
+        baseline_min_points=cfg.chart_warmup_windows,
+        baseline_min_n=cfg.chart_baseline_min_n,
+        baseline_min_hours=cfg.chart_baseline_hours,
+        min_sigma=cfg.chart_min_sigma,
+    )
+
+
+def new_chart(cfg: JudgeSettings, chart_id: str, feature_id: str) -> EwmaChart:
+    """A chart with the configured parameters (the benchmark builds its charts here too)."""
+    params = chart_params(cfg)
+    return EwmaChart(
+        chart_id,
+        feature_id,
+        METRIC,
+        lam=cfg.chart_lambda,
+        limit_l=cfg.chart_l,
+        min_point_n=params.min_point_n,
+        baseline_min_points=params.baseline_min_points,
+        baseline_min_n=params.baseline_min_n,
+        baseline_min_hours=params.baseline_min_hours,
+        min_sigma=params.min_sigma,
+    )
+
+
 @dataclass
 class _Window:
     scores: list[float] = field(default_factory=list)
-    failures: int = 0
     models: Counter[str] = field(default_factory=Counter)
 
 
@@ -106,25 +133,19 @@ def _update_feature(
 ) -> ChartUpdate:
     chart_id = chart_id_for(feature_id, cfg.rubric_version, judge_model)
     base = (
-        select(Judgement.request_ts, Judgement.status, Judgement.score, Judgement.model_id)
+        select(Judgement.request_ts, Judgement.score, Judgement.model_id)
         .where(Judgement.feature_id == feature_id)
+        .where(Judgement.status == "ok")
+        .where(Judgement.score.is_not(None))
         .where(Judgement.rubric_version == cfg.rubric_version)
         .where(Judgement.judge_model == judge_model)
         .where(Judgement.request_ts < horizon)
     )
     with engine.connect() as conn:
-        chart = load_chart(conn, chart_id, cfg.chart_warmup_windows, cfg.chart_min_sigma)
+        chart = load_chart(conn, chart_id, chart_params(cfg))
         is_new = chart is None
         if chart is None:
-            chart = EwmaChart(
-                chart_id,
-                feature_id,
-                METRIC,
-                lam=cfg.chart_lambda,
-                limit_l=cfg.chart_l,
-                warmup_windows=cfg.chart_warmup_windows,
-                min_sigma=cfg.chart_min_sigma,
-            )
+            chart = new_chart(cfg, chart_id, feature_id)
         previous_end = chart.last_window_end
         query = base if previous_end is None else base.where(Judgement.request_ts >= previous_end)
         rows = conn.execute(query).all()
@@ -133,30 +154,25 @@ def _update_feature(
         return update
 
     windows: dict[datetime, _Window] = defaultdict(_Window)
-    for ts, status, score, model_id in rows:
+    for ts, score, model_id in rows:
         window = windows[window_floor(ts, width)]
-        if status == "ok" and score is not None:
-            window.scores.append(float(score))
-            window.models[model_id] += 1
-        else:
-            window.failures += 1
+        window.scores.append(float(score))
+        window.models[model_id] += 1
 
-    plotted: list[PlottedWindow] = []
+    plotted: list[ChartStep] = []
     alerts: list[NewAlert] = []
+    models: Counter[str] = Counter()
     for start in sorted(windows):
         window = windows[start]
-        end = start + width
-        n_ok = len(window.scores)
-        total = n_ok + window.failures
-        dominant = _dominant(window.models)
-        if total >= cfg.failure_min_n and window.failures / total > cfg.failure_rate_threshold:
-            alerts.append(_failure_alert(cfg, feature_id, dominant, start, end, window, total))
-        if n_ok < cfg.chart_min_window_n:
+        models.update(window.models)
+        step = chart.add(Point.of(start, start + width, window.scores))
+        if step is None:
             continue
-        step = chart.update(sum(window.scores) / n_ok)
-        plotted.append(PlottedWindow(start, end, n_ok, step))
+        plotted.append(step)
         if step.direction < 0:
-            alerts.append(_quality_alert(cfg, chart, feature_id, dominant, start, end, step, n_ok))
+            span = (start, start + width)
+            alerts.append(_quality_alert(cfg, chart, feature_id, _dominant(models), step, span))
+        models = Counter()
     chart.last_window_end = horizon
 
     try:
@@ -171,9 +187,9 @@ def _update_feature(
     update.phase = chart.phase
     update.windows = len(plotted)
     update.mu0 = chart.mu0
-    update.signals = sum(p.step.signal for p in plotted)
+    update.signals = sum(p.signal for p in plotted)
     if plotted:
-        last = plotted[-1].step
+        last = plotted[-1]
         update.last_z, update.last_lcl, update.last_ucl = last.z, last.lcl, last.ucl
     return update
 
@@ -189,11 +205,11 @@ def _quality_alert(
     chart: EwmaChart,
     feature_id: str,
     model_id: str | None,
-    start: datetime,
-    end: datetime,
     step: ChartStep,
-    n: int,
+    window: tuple[datetime, datetime],
 ) -> NewAlert:
+    """The alert's window is the one whose judgements completed the signalling point (a
+    point merged from sparse windows starts earlier: its span is in the details)."""
     return NewAlert(
         kind="quality_regression",
         flow=FLOW_NAME,
@@ -203,55 +219,28 @@ def _quality_alert(
         metric=METRIC,
         value=step.z,
         threshold=step.lcl,
-        window_start=start,
-        window_end=end,
+        window_start=window[0],
+        window_end=window[1],
         message=(
             f"judged quality of {feature_id} fell below its control limit: EWMA {step.z:.3f} < "
-            f"LCL {step.lcl:.3f} (baseline {chart.mu0:.3f}, window mean {step.mean:.3f}, n={n})"
+            f"LCL {step.lcl:.3f} (baseline {chart.mu0:.3f}, point mean {step.mean:.3f}, "
+            f"n={step.n})"
         ),
         details={
             "window_mean": step.mean,
-            "n": n,
+            "n": step.n,
+            "point_start": step.start.isoformat(),
+            "point_end": step.end.isoformat(),
             "mu0": chart.mu0,
             "sigma0": chart.sigma0,
+            "tau": chart.tau2**0.5 if chart.tau2 is not None else None,
+            "statistic": step.statistic,
+            "limit": step.limit,
             "ucl": step.ucl,
             "lambda": chart.lam,
             "L": chart.limit_l,
             "t": chart.t,
             "rubric_version": cfg.rubric_version,
             "chart_id": chart.chart_id,
-        },
-    )
-
-
-def _failure_alert(
-    cfg: JudgeSettings,
-    feature_id: str,
-    model_id: str | None,
-    start: datetime,
-    end: datetime,
-    window: _Window,
-    total: int,
-) -> NewAlert:
-    rate = window.failures / total
-    return NewAlert(
-        kind="judge_failure",
-        flow=FLOW_NAME,
-        severity="warning",
-        feature_id=feature_id,
-        model_id=model_id,
-        metric="judge_failure_rate",
-        value=rate,
-        threshold=cfg.failure_rate_threshold,
-        window_start=start,
-        window_end=end,
-        message=(
-            f"{window.failures} of {total} judge answers for {feature_id} were unusable "
-            f"({rate:.0%} > {cfg.failure_rate_threshold:.0%}); their scores are not charted"
-        ),
-        details={
-            "failures": window.failures,
-            "judged": total,
-            "rubric_version": cfg.rubric_version,
         },
     )

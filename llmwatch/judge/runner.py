@@ -23,6 +23,7 @@ from llmwatch.judge.parser import ParseFailure, Verdict, parse_verdict
 from llmwatch.judge.redact import redact
 from llmwatch.judge.rubric import Rubric, build_messages
 from llmwatch.judge.store import Sample, Selection
+from llmwatch.judge.structured import FORMATS, Format, is_format_refusal
 from llmwatch.llm import (
     BudgetExceededError,
     ChatClient,
@@ -128,7 +129,11 @@ async def judge_selection(
     redact_pii: bool,
     commit_every: int = 100,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    formats: Sequence[Format] = (None,),
+    endpoint_key: str = "",
 ) -> JudgeRunReport:
+    """Judge ``selection``; ``formats`` are the response formats to ask for, best first
+    (llmwatch.judge.structured), stepped down per ``endpoint_key`` when refused."""
     samples: Sequence[Sample] = selection.samples
     report = JudgeRunReport(selected=len(samples))
     settled: set[int] = set()
@@ -158,7 +163,7 @@ async def judge_selection(
         result: ChatResult | None = None
         outcome: Verdict | ParseFailure | PermanentRequestError
         try:
-            result = await client.chat(messages)
+            result = await _chat(client, messages, formats, endpoint_key)
         except PermanentRequestError as exc:
             outcome = exc
             report.refused_requests += 1
@@ -211,6 +216,26 @@ async def judge_selection(
         pending = [s.ts for i, s in enumerate(samples) if i not in settled]
         report.earliest_pending_ts = min(pending) if pending else None
     return report
+
+
+async def _chat(
+    client: ChatClient,
+    messages: list[dict[str, str]],
+    formats: Sequence[Format],
+    endpoint_key: str,
+) -> ChatResult:
+    """One judge call in the best response format the endpoint has not refused."""
+    while True:
+        level = min(FORMATS.level(endpoint_key), len(formats) - 1)
+        fmt = formats[level]
+        try:
+            if fmt is None:
+                return await client.chat(messages)
+            return await client.chat(messages, response_format=fmt)
+        except PermanentRequestError as exc:
+            if fmt is None or not is_format_refusal(exc):
+                raise
+            FORMATS.refuse(endpoint_key, level)
 
 
 def _stop(stop: list[str], report: JudgeRunReport, why: str, exc: Exception) -> None:

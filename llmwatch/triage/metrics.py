@@ -97,12 +97,17 @@ _ALERT_METRICS = {
     "hourly_cost_usd": "cost_usd",
     "judge_score": "judge_score",
     "judge_failure_rate": "judge_failure_rate",
+    # SLO burn-rate alerts (llmwatch.slo): value and threshold are burn rates.
+    "latency_slo_burn": "latency_ms",
+    "ttft_slo_burn": "ttft_ms",
+    "errors_slo_burn": "error_rate",
 }
 
 # Alert metrics whose threshold is on the same per-request scale, so the share of
 # requests beyond it can be sliced too (a p99 SLO is about the slow tail).
 TAIL_METRICS = {"latency_p95_ms": "latency_ms", "latency_p99_ms": "latency_ms",
                 "ttft_p95_ms": "ttft_ms"}  # fmt: skip
+SLO_TAIL_METRICS = {"latency_slo_burn": "latency_ms", "ttft_slo_burn": "ttft_ms"}
 
 
 def spec_for(alert_metric: str | None, kind: str) -> MetricSpec:

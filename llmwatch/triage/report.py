@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from llmwatch.files import write_public_text
-from llmwatch.triage.metrics import TAIL_METRICS, MetricSpec, spec_for
+from llmwatch.triage.metrics import SLO_TAIL_METRICS, TAIL_METRICS, MetricSpec, spec_for
 from llmwatch.triage.samples import affected_responses
 from llmwatch.triage.scope import BASELINE, Breakdown, breakdowns
 from llmwatch.triage.timeline import Event, timeline
@@ -71,6 +71,10 @@ def build_report(engine: Engine, alert_id: int, *, limit: int = DEFAULT_LIMIT) -
         tail = None
         if alert["metric"] in TAIL_METRICS and alert["threshold"] is not None:
             tail = (TAIL_METRICS[alert["metric"]], float(alert["threshold"]))
+        # An SLO burn alert's threshold is a burn rate; its SLO's own is in the details.
+        slo_threshold = (alert["details"] or {}).get("threshold_ms")
+        if alert["metric"] in SLO_TAIL_METRICS and slo_threshold is not None:
+            tail = (SLO_TAIL_METRICS[alert["metric"]], float(slo_threshold))
         samples = affected_responses(
             conn,
             spec,

@@ -241,15 +241,40 @@ class ChartState(Base):
     metric: Mapped[str] = mapped_column(String(64))
     lam: Mapped[float] = mapped_column(Float)
     limit_l: Mapped[float] = mapped_column(Float)
-    # 'warmup' while the baseline is collected, then 'monitoring' with mu0/sigma0 frozen.
+    # 'warmup' while the baseline is collected, then 'monitoring' with the baseline frozen.
     phase: Mapped[str] = mapped_column(String(16))
-    baseline_values: Mapped[list[float] | None] = mapped_column(JSON)
+    # Baseline points as [start, end, n, sum, sum of squares] (llmwatch.stats.ewma.Point).
+    baseline_values: Mapped[list[Any] | None] = mapped_column(JSON)
     mu0: Mapped[float | None] = mapped_column(Float)
+    # Spread of single scores (sigma), between-window variance (tau^2), Var(mu0).
     sigma0: Mapped[float | None] = mapped_column(Float)
+    tau2: Mapped[float | None] = mapped_column(Float)
+    mu0_var: Mapped[float | None] = mapped_column(Float)
+    # Standardised EWMA statistic and the EWMA of 1/sd of the points.
     z: Mapped[float | None] = mapped_column(Float)
+    e_weight: Mapped[float | None] = mapped_column(Float)
     t: Mapped[int] = mapped_column(Integer, default=0)
+    # Judgements of windows too sparse to be a point yet, merged with the next ones.
+    pending: Mapped[list[Any] | None] = mapped_column(JSON)
     last_window_end: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class ChartRebaseline(Base):
+    """A chart re-baselined by hand after an accepted change (`llmwatch chart rebaseline`)."""
+
+    __tablename__ = "chart_rebaselines"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    chart_id: Mapped[str] = mapped_column(ID)
+    feature_id: Mapped[str] = mapped_column(ID)
+    requested_at: Mapped[datetime]
+    # The new baseline starts with the window holding this instant.
+    since: Mapped[datetime]
+    # The baseline that was replaced (None when the chart was still in its warm-up).
+    previous_mu0: Mapped[float | None] = mapped_column(Float)
+    previous_phase: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ChartPoint(Base):
@@ -425,6 +450,28 @@ class AlertDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class SloStatus(Base):
+    """The latest burn-rate evaluation of one SLO of one feature (llmwatch.slo)."""
+
+    __tablename__ = "slo_status"
+
+    feature_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # 'latency', 'ttft' or 'errors'.
+    slo: Mapped[str] = mapped_column(String(16), primary_key=True)
+    evaluated_at: Mapped[datetime]
+    objective: Mapped[float] = mapped_column(Float)
+    threshold_ms: Mapped[float | None] = mapped_column(Float)
+    # Events and bad events over the budget period, and the share of budget left (< 0: spent).
+    budget_days: Mapped[float] = mapped_column(Float)
+    events: Mapped[int] = mapped_column(BigInteger)
+    bad_events: Mapped[int] = mapped_column(BigInteger)
+    remaining_budget: Mapped[float | None] = mapped_column(Float)
+    # Burn rate (bad share / allowed share) per alert window, e.g. {"1h": 0.4, "5m": 0.0}.
+    burn_rates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    paging: Mapped[bool] = mapped_column(Boolean)
+    ticketing: Mapped[bool] = mapped_column(Boolean)
 
 
 class Watermark(Base):

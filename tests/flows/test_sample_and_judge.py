@@ -51,6 +51,8 @@ def judge_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str
         "LLMWATCH_JUDGE__BACKOFF_BASE_S": "0.01",
         "LLMWATCH_JUDGE__CHART_WARMUP_WINDOWS": "8",
         "LLMWATCH_JUDGE__CHART_MIN_WINDOW_N": "5",
+        "LLMWATCH_JUDGE__CHART_BASELINE_MIN_N": "40",
+        "LLMWATCH_JUDGE__CHART_BASELINE_HOURS": "0",
         "LLMWATCH_JUDGE__COMMIT_EVERY": "10",
     }
     for name, value in env.items():

@@ -46,8 +46,7 @@ def test_injected_incidents_alert_in_their_window_for_their_series(engine: Engin
     expected = [
         # the spike is caught in its first hour, on tokens and on cost per request
         ("cost_anomaly", "cost_p50_usd", SPIKE[0], SPIKE[1], spike_start),
-        # the SLO pages on the second slow hour, once (cool-down), p99 only (TTFT was fine)
-        ("slo_breach", "latency_p99_ms", SLOW[0], SLOW[1], SLOW[2][1].isoformat()),
+        # (the slow hours are the SLO burn-rate rules' business: llmwatch.slo, not hourly)
         (
             "survivorship_bias",
             "abandonment_rate",

@@ -3,13 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from llmwatch.aggregation.rules import (
     baseline_alerts,
     budget_alerts,
     robust_baseline,
-    slo_alerts,
     survivorship_alerts,
 )
 from llmwatch.settings import CostSettings
@@ -40,34 +37,6 @@ def row(window: int = 0, **values: Any) -> dict[str, Any]:
     }
     base.update(values)
     return base
-
-
-def test_slo_needs_two_consecutive_breaching_windows() -> None:
-    cfg = CostSettings(slo_latency_p99_ms=5000)
-    slow = {"latency_p99_ms": 9000.0}
-    assert slo_alerts(row(1, **slow), None, cfg) == []
-    assert slo_alerts(row(1, **slow), row(0), cfg) == []
-    assert slo_alerts(row(1), row(0, **slow), cfg) == []
-    [alert] = slo_alerts(row(1, **slow), row(0, **slow), cfg)
-    assert (alert.kind, alert.metric, alert.value, alert.threshold) == (
-        "slo_breach", "latency_p99_ms", 9000.0, 5000,
-    )  # fmt: skip
-    assert alert.window_start == W0 + timedelta(hours=1)
-
-
-def test_slo_per_feature_override_and_minimum_volume() -> None:
-    cfg = CostSettings(slo_error_rate=0.05, slo_overrides={"batch": {"error_rate": 0.5}})
-    bad = {"error_rate": 0.2}
-    assert len(slo_alerts(row(1, **bad), row(0, **bad), cfg)) == 1
-    batch = {"error_rate": 0.2, "feature_id": "batch"}
-    assert slo_alerts(row(1, **batch), row(0, **batch), cfg) == []
-    few = {"error_rate": 0.5, "request_count": 3}
-    assert slo_alerts(row(1, **few), row(0, **few), cfg) == []
-
-
-def test_unknown_slo_override_metric_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown metric"):
-        CostSettings(slo_overrides={"chat": {"latency_p50": 1.0}})
 
 
 def _history(values: list[float]) -> list[dict[str, Any]]:

@@ -16,8 +16,9 @@ from sqlalchemy import Engine, delete, insert, select
 from llmwatch.aggregation import run_window
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.exporter import render, start_exporter, write_textfile
-from llmwatch.settings import CostSettings
-from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, WindowMetrics
+from llmwatch.settings import CostSettings, SloSettings
+from llmwatch.slo.evaluate import evaluate_slos
+from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, SloStatus, WindowMetrics
 from tests.core.compare.traffic import EQUAL, START, ingest_canary_traffic
 
 HOURS = 4
@@ -26,10 +27,10 @@ HOURS = 4
 @pytest.fixture
 def aggregated(engine: Engine, tmp_path: Path) -> Engine:
     ingest_canary_traffic(engine, tmp_path / "traffic", requests_per_day=3000)
-    # A tight TTFT SLO so the aggregation itself raises slo_breach alerts.
-    cost = CostSettings(slo_ttft_p95_ms=200.0, slo_min_requests=5)
     for hour in range(10, 10 + HOURS):
-        run_window(engine, START + timedelta(hours=hour), cost)
+        run_window(engine, START + timedelta(hours=hour), CostSettings())
+    # A tight TTFT SLO, so the burn-rate evaluation raises slo_breach alerts.
+    evaluate_slos(engine, SloSettings(ttft_ms=200.0), START + timedelta(hours=10 + HOURS))
     with engine.begin() as conn:
         # The canary stopped an hour earlier: its latest window is not the others'.
         conn.execute(
@@ -124,6 +125,23 @@ def test_exported_values_match_the_warehouse(aggregated: Engine) -> None:
     assert sum(by_kind.values()) == len(stored)
     assert by_kind[("input_drift", "info")] == 1
     assert by_kind[("slo_breach", "warning")] + by_kind[("slo_breach", "critical")] >= 1
+    # SLO status: remaining budget and burn rates as stored by the last evaluation.
+    with aggregated.connect() as conn:
+        status = conn.execute(select(SloStatus.__table__)).mappings().all()
+    assert status
+    for row in status:
+        slo = {"feature": row["feature_id"], "slo": row["slo"]}
+        assert samples[_key("llm_slo_objective", **slo)] == row["objective"]
+        if row["remaining_budget"] is not None:
+            remaining = samples[_key("llm_slo_error_budget_remaining", **slo)]
+            assert remaining == pytest.approx(row["remaining_budget"])
+        for window, value in row["burn_rates"].items():
+            if value is not None:
+                burn = samples[_key("llm_slo_burn_rate", window=window, **slo)]
+                assert burn == pytest.approx(value)
+        paging = samples[_key("llm_slo_alerting", rule="page", **slo)]
+        assert paging == float(row["paging"])
+    assert any(row["paging"] for row in status if row["slo"] == "ttft")
     assert "# TYPE llm_requests_total counter" in text
     assert "# TYPE llm_request_duration_seconds gauge" in text
 

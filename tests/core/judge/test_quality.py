@@ -11,7 +11,12 @@ from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, Judgement
 from tests.core.judge.helpers import T0
 
 JUDGE = "judge-m"
-CFG = JudgeSettings(chart_warmup_windows=10, chart_min_window_n=5, failure_min_n=10)
+CFG = JudgeSettings(
+    chart_warmup_windows=10,
+    chart_min_window_n=5,
+    chart_baseline_min_n=50,
+    chart_baseline_hours=0,
+)
 HOUR = timedelta(hours=1)
 
 
@@ -102,19 +107,27 @@ def test_rerun_adds_nothing_and_charts_continue_across_runs(engine: Engine) -> N
     assert len(split) == 60
 
 
-def test_sparse_windows_are_skipped_and_failures_alert(engine: Engine) -> None:
+def test_sparse_windows_are_merged_and_failures_are_not_charted(engine: Engine) -> None:
     rows = []
     for hour in range(12):
         rows += judgements("extraction", hour, [4.0, 5.0, 4.0, 3.0, 4.0, 5.0])
-    rows += judgements("extraction", 12, [4.0, 4.0])  # too few to chart
-    rows += judgements("extraction", 13, [4.0] * 8, failures=4)  # 33 % failures
+    rows += judgements("extraction", 12, [4.0, 4.0])  # too few: merged with hour 13
+    rows += judgements("extraction", 13, [4.0] * 3, failures=4)
+    rows += judgements("extraction", 14, [5.0])  # pending: waits for later judgements
     store(engine, rows)
-    (update,) = run(engine, T0 + 14 * HOUR)
-    assert update.windows == 13  # 12 full hours + hour 13, not hour 12
-    raised = alerts(engine)
-    assert [a["kind"] for a in raised] == ["judge_failure"]
-    assert raised[0]["value"] == 4 / 12
-    assert raised[0]["window_start"] == T0 + 13 * HOUR
+    (update,) = run(engine, T0 + 15 * HOUR)
+    assert update.windows == 13  # 12 full hours + hours 12-13 merged
+    with engine.connect() as conn:
+        merged = conn.execute(
+            select(ChartPoint.window_start, ChartPoint.window_end, ChartPoint.n)
+            .order_by(ChartPoint.window_start.desc())
+            .limit(1)
+        ).one()
+        pending = conn.execute(select(ChartState.pending)).scalar_one()
+    assert tuple(merged) == (T0 + 12 * HOUR, T0 + 14 * HOUR, 5)
+    assert pending is not None
+    assert pending[2] == 1
+    assert alerts(engine) == []
 
 
 def test_open_windows_wait(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from llmwatch.judge import job
 from llmwatch.judge.store import get_watermark
+from llmwatch.judge.structured import FORMATS
 from llmwatch.settings import JudgeSettings, Settings
 from llmwatch.simulator import SimulatorServer
 from llmwatch.warehouse.models import Judgement
@@ -189,4 +191,29 @@ def test_redaction_happens_before_text_leaves(engine: Engine, answers: list[dict
     assert "jane@example.com" not in sent
     assert "[EMAIL]" in sent
     assert "[PHONE]" in sent
-    assert server.requests[0]["body"]["response_format"] == {"type": "json_object"}
+    assert server.requests[0]["body"]["response_format"]["type"] == "json_schema"
+
+
+def test_a_refused_json_schema_falls_back_and_is_remembered(
+    engine: Engine, answers: list[dict]
+) -> None:
+    FORMATS.clear()
+    insert_requests(engine, answers[:6])
+    refusal = b'{"error": {"message": "response_format json_schema is not supported"}}'
+    verdict = json.dumps(
+        {"faithfulness": 4, "relevance": 4, "completeness": 4, "context_relevance": None,
+         "hallucination": False, "reasons": "ok"}
+    )  # fmt: skip
+    server = FaultServer(default=Action(content=verdict)).start()
+    server.then(Action(status=400, body=refusal))
+    settings = settings_for(server.base_url, engine.url.render_as_string(False), concurrency=1)
+    try:
+        _, report = run_job(engine, settings)
+    finally:
+        server.stop()
+        FORMATS.clear()
+    formats = [r["body"].get("response_format", {}).get("type") for r in server.requests]
+    # One refusal, then JSON mode for the refused call and every later one.
+    assert formats == ["json_schema"] + ["json_object"] * 6
+    assert report.judged_ok == 6
+    assert report.refused_requests == 0

@@ -16,10 +16,11 @@ from llmwatch.aggregation import run_window, windows_between
 from llmwatch.alerts import list_alerts
 from llmwatch.cli import main
 from llmwatch.ingest import ingest_paths
-from llmwatch.settings import CostSettings, Settings
+from llmwatch.settings import CostSettings, Settings, SloSettings
 from llmwatch.simulator.scenario import Scenario
 from llmwatch.simulator.traffic import generate_traffic
 from llmwatch.simulator.writer import GenerationSummary, write_traffic
+from llmwatch.slo.evaluate import evaluate_slos, evaluation_times
 from llmwatch.triage import build_report, render_text, write_html
 
 SLOW_MODEL = "gpt-4o-2024-08-06"
@@ -45,7 +46,7 @@ model = "{SLOW_MODEL}"
 start = "+1d13h"
 to_version = "2024-08-06-r2"
 """
-SETTINGS = CostSettings(slo_latency_p99_ms=20_000)
+SETTINGS = CostSettings()
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,13 @@ def slo_alert(engine: Engine, generated: tuple[Scenario, GenerationSummary]) -> 
     day = scenario.start + timedelta(days=1)
     for window in windows_between(day + timedelta(hours=11), day + timedelta(hours=18)):
         run_window(engine, window, SETTINGS)
+    step = timedelta(minutes=5)
+    for at in evaluation_times(day + timedelta(hours=12), day + timedelta(hours=15), step):
+        evaluate_slos(engine, SloSettings(), at, store_status=False)
     with engine.connect() as conn:
         alerts = [a for a in list_alerts(conn) if a["kind"] == "slo_breach"]
     assert alerts, "the latency incident should have raised an SLO alert"
-    return next(a for a in alerts if a["metric"] == "latency_p99_ms")
+    return next(a for a in alerts if a["metric"] == "latency_slo_burn")
 
 
 def test_scope_names_the_slow_slice_and_timeline_the_change(
@@ -81,7 +85,9 @@ def test_scope_names_the_slow_slice_and_timeline_the_change(
 
     changes = [e for e in report.events if e.kind == "new_system_fingerprint"]
     assert [(e.model_id, e.related) for e in changes] == [(SLOW_MODEL, True)]
-    assert changes[0].at <= report.window_start
+    # The burn alert's window starts at the first slow request (to the minute), which the
+    # new fingerprint's first request starts too.
+    assert changes[0].at <= report.window_start + timedelta(minutes=1)
     assert changes[0].at >= report.window_start - timedelta(hours=2)
     # the cost flow's other alerts of the incident are on the timeline too
     assert any(e.kind == "alert" for e in report.events)
