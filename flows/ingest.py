@@ -20,12 +20,21 @@ def ingest_flow(
     request_paths = request_paths or [str(data_dir / "inbox" / "requests")]
     signal_paths = signal_paths or [str(data_dir / "inbox" / "signals")]
 
+    # A file whose task still fails after its retries (the warehouse went away) does not
+    # stop the others; the run fails at the end, after the alerts went out.
     results: list[FileResult] = []
-    for path in discover_files(request_paths):
-        results.append(ingest_one_file(path, signals=False))
-    for path in discover_files(signal_paths):
-        results.append(ingest_one_file(path, signals=True))
+    failed: list[str] = []
+    for path, signals in [(p, False) for p in discover_files(request_paths)] + [
+        (p, True) for p in discover_files(signal_paths)
+    ]:
+        state = ingest_one_file(path, signals=signals, return_state=True)
+        if state.is_completed():
+            results.append(state.result())
+        else:
+            failed.append(path)
 
     publish_ingest_summary(results)
     deliver_pending_alerts()
+    if failed:
+        raise RuntimeError(f"{len(failed)} file(s) failed and will be tried again: {failed}")
     return IngestSummary(results)

@@ -21,7 +21,8 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
     """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders.
 
     Exit status: 0 all lines loaded (or already there), 3 some lines were rejected
-    (the rest loaded; see the ingest_rejects table), 1 the run failed.
+    (the rest loaded; see the ingest_rejects table) or some files quarantined (see
+    quarantined_files), 1 the run failed.
     """
     engine, _ = warehouse_engine()
     try:
@@ -33,11 +34,13 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
             state = (
                 "already ingested"
                 if f.already_ingested
+                else f"quarantined: {f.quarantined}"
+                if f.quarantined
                 else (f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}")
             )
             click.echo(f"{f.path}: {state}")
             for line_no, reason in f.first_rejects:
                 click.echo(f"  line {line_no}: {reason}")
     click.echo(summary.line())
-    if summary.total("rejected"):
+    if summary.total("rejected") or summary.files_quarantined:
         raise SystemExit(EXIT_REJECTS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+import zlib
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -23,13 +24,15 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from llmwatch.alerts import NewAlert, record_alerts
-from llmwatch.ingest import otel
-from llmwatch.ingest.reader import bounded_lines, discover, fingerprint, open_bytes
+from llmwatch.ingest import otel, quarantine, reader
+from llmwatch.ingest.reader import BOM, UnreadableFile, bounded_lines, discover
 from llmwatch.ingest.records import (
     RequestRecord,
     SignalRecord,
+    column_problem,
     describe_error,
     size_problem,
+    storage_problem,
 )
 from llmwatch.ingest.writer import BulkWriter
 from llmwatch.pricing import PriceBook
@@ -53,6 +56,8 @@ class FileResult:
     rejected: int = 0
     skipped: int = 0  # spans without GenAI attributes
     unpriced: int = 0
+    # Why the file as a whole was not loaded (see llmwatch.ingest.quarantine), or None.
+    quarantined: str | None = None
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -67,13 +72,18 @@ class IngestSummary:
     def files_skipped(self) -> int:
         return sum(f.already_ingested for f in self.files)
 
+    @property
+    def files_quarantined(self) -> int:
+        return sum(f.quarantined is not None for f in self.files)
+
     def line(self) -> str:
-        read = len(self.files) - self.files_skipped
+        read = len(self.files) - self.files_skipped - self.files_quarantined
         return (
             f"files: {read} read, {self.files_skipped} already ingested; "
             f"loaded {self.total('loaded')}, duplicate {self.total('duplicates')}, "
             f"rejected {self.total('rejected')}, unpriced {self.total('unpriced')}, "
-            f"non-GenAI spans skipped {self.total('skipped')}"
+            f"non-GenAI spans skipped {self.total('skipped')}, "
+            f"files quarantined {self.files_quarantined}"
         )
 
 
@@ -90,16 +100,52 @@ def ingest_paths(
 def ingest_file(
     engine: Engine, path: Path, kind: Kind, limits: IngestSettings, prices: PriceBook
 ) -> FileResult:
-    digest, size = fingerprint(path)
-    result = FileResult(path=str(path), fingerprint=digest, kind=kind)
+    """Load one file in one transaction; a file that fails as a whole is quarantined."""
+    try:
+        digest, size = reader.fingerprint(path)
+    except OSError as exc:
+        digest, size = quarantine.unreadable_fingerprint(str(path)), 0
+        problem: str | None = f"unreadable file: {exc}"
+    else:
+        problem = None
+    result = FileResult(path=quarantine.storable(str(path)), fingerprint=digest, kind=kind)
     with engine.connect() as conn:
         seen = conn.execute(
             select(IngestedFile.fingerprint).where(IngestedFile.fingerprint == digest)
         ).first()
+        known_bad = quarantine.is_quarantined(conn, digest)
     if seen is not None:
         result.already_ingested = True
         return result
+    if known_bad is not None:
+        result.quarantined = known_bad
+        return result
     now = datetime.now(UTC)
+    if problem is None:
+        try:
+            _load(engine, path, kind, limits, prices, result, size, now)
+            return result
+        except Exception as exc:
+            problem = quarantine.file_problem(exc)
+            if problem is None:
+                raise
+    # Nothing of the file was committed: its transaction rolled back.
+    failed = FileResult(path=result.path, fingerprint=digest, kind=kind, quarantined=problem)
+    with engine.begin() as conn:
+        quarantine.quarantine(conn, digest, result.path, kind, problem, now)
+    return failed
+
+
+def _load(
+    engine: Engine,
+    path: Path,
+    kind: Kind,
+    limits: IngestSettings,
+    prices: PriceBook,
+    result: FileResult,
+    size: int,
+    now: datetime,
+) -> None:
     with engine.begin() as conn:
         writer = BulkWriter(conn)
         insert = writer.insert_signals if kind == "signals" else writer.insert_requests
@@ -127,8 +173,8 @@ def ingest_file(
         writer.insert_rejects(rejects)
         writer.insert_file(
             {
-                "fingerprint": digest,
-                "path": str(path),
+                "fingerprint": result.fingerprint,
+                "path": result.path,
                 "kind": kind,
                 "size_bytes": size,
                 "lines": result.lines,
@@ -142,7 +188,6 @@ def ingest_file(
         )
         if result.rejected:
             record_alerts(conn, [_rejects_alert(result)], now=now)
-    return result
 
 
 def _batches(
@@ -174,6 +219,7 @@ def route(
     result.lines = max(result.lines, line_no)
     if problem is not None:
         result.rejected += 1
+        problem, value = quarantine.storable(problem), quarantine.storable(value)
         if len(result.first_rejects) < 5:
             result.first_rejects.append((line_no, problem))
         rejects.append((result.fingerprint, result.path, line_no, problem, value, reject_ts))
@@ -278,26 +324,25 @@ def _items(path: Path, kind: Kind, limits: IngestSettings) -> Iterator[_Item]:
         yield from line_items(line_no, raw, kind, limits)
 
 
-def raw_lines(path: Path, limits: IngestSettings) -> Iterator[tuple[int, bytes | str | None]]:
-    """(line number, bytes) of a JSONL file; None for an oversized line, and a str (the
-    reason) for the point where a truncated or corrupt .gz stops being readable."""
+def raw_lines(path: Path, limits: IngestSettings) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of a JSONL file; None for an oversized line. A file that
+    cannot be read to its end (I/O error, truncated or corrupt gzip) raises
+    UnreadableFile: its lines are not trustworthy, so the whole file is quarantined."""
     line_no = 0
     try:
-        with open_bytes(path) as handle:
+        with reader.open_bytes(path) as handle:
             for line_no, raw in bounded_lines(handle, limits.max_line_bytes):
                 yield line_no, raw
-    except (OSError, EOFError) as exc:  # keep what was read
-        yield line_no + 1, f"unreadable file: {exc}"
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable after line {line_no}: {exc}") from exc
 
 
 def line_items(
-    line_no: int, raw: bytes | str | None, kind: Kind, limits: IngestSettings
+    line_no: int, raw: bytes | None, kind: Kind, limits: IngestSettings
 ) -> Iterator[_Item]:
     """The validated item(s) of one line: a record, a reject, or the spans of an OTLP line."""
     if raw is None:
         yield line_no, f"line longer than {limits.max_line_bytes} bytes", ""
-    elif isinstance(raw, str):
-        yield line_no, raw, ""
     elif not raw.strip():
         return
     elif kind == "requests" and raw.lstrip().startswith(b'{"resourceSpans"'):
@@ -317,7 +362,11 @@ def _validate(
         record = model.model_validate_json(raw)
     except ValidationError as exc:
         return line_no, _reason(exc, raw), _excerpt(raw)
-    problem = size_problem(record, limits, len(raw))
+    problem = (
+        size_problem(record, limits, len(raw))
+        or column_problem(record)
+        or storage_problem(record, raw)
+    )
     if problem is not None:
         return line_no, problem, _excerpt(raw)
     return line_no, None, record
@@ -345,8 +394,12 @@ def _otlp_line(line_no: int, raw: bytes, limits: IngestSettings) -> Iterator[_It
 
 
 def _json_document(path: Path, limits: IngestSettings) -> Iterator[_Item]:
-    with open_bytes(path) as handle:
-        raw = handle.read(_MAX_JSON_DOCUMENT + 1)
+    try:
+        with reader.open_bytes(path) as handle:
+            raw = handle.read(_MAX_JSON_DOCUMENT + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable: {exc}") from exc
+    raw = raw.removeprefix(BOM)
     if len(raw) > _MAX_JSON_DOCUMENT:
         yield 1, f"JSON document larger than {_MAX_JSON_DOCUMENT} bytes; export JSONL instead", ""
         return
@@ -377,7 +430,7 @@ def _otlp_spans(line_no: int, document: Any, limits: IngestSettings) -> Iterator
         except ValidationError as exc:
             yield line_no, f"span {span.span_id}: {describe_error(exc)}", f"span {span.span_id}"
             continue
-        problem = size_problem(record, limits)
+        problem = size_problem(record, limits) or column_problem(record) or storage_problem(record)
         if problem is not None:
             yield line_no, f"span {span.span_id}: {problem}", f"span {span.span_id}"
             continue

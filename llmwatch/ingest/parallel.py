@@ -44,7 +44,7 @@ class _Chunk:
     now: datetime
     path: str
     fingerprint: str
-    lines: list[tuple[int, bytes | str | None]]
+    lines: list[tuple[int, bytes | None]]
 
 
 def _timestamp_for(dialect: str) -> Any:
