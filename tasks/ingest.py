@@ -44,8 +44,8 @@ def ingest_one_file(path: str, signals: bool) -> FileResult:
         logger.warning("%s quarantined, nothing loaded: %s", path, result.quarantined)
     else:
         logger.info(
-            "%s: loaded %d, duplicate %d, rejected %d",
-            path, result.loaded, result.duplicates, result.rejected,
+            "%s: loaded %d, duplicate %d, conflicting %d, rejected %d",
+            path, result.loaded, result.duplicates, result.conflicts, result.rejected,
         )  # fmt: skip
     return result
 
@@ -62,6 +62,7 @@ def publish_ingest_summary(results: list[FileResult]) -> None:
             else "read",
             "loaded": r.loaded,
             "duplicates": r.duplicates,
+            "conflicts": r.conflicts,
             "rejected": r.rejected,
             "unpriced": r.unpriced,
         }

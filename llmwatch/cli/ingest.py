@@ -21,8 +21,9 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
     """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders.
 
     Exit status: 0 all lines loaded (or already there), 3 some lines were rejected
-    (the rest loaded; see the ingest_rejects table) or some files quarantined (see
-    quarantined_files), 1 the run failed.
+    (the rest loaded; see the ingest_rejects table), reused a stored request_id with
+    different content, or some files were quarantined (see quarantined_files), 1 the
+    run failed.
     """
     engine, _ = warehouse_engine()
     try:
@@ -36,11 +37,16 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
                 if f.already_ingested
                 else f"quarantined: {f.quarantined}"
                 if f.quarantined
-                else (f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}")
+                else (
+                    f"loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}, "
+                    f"conflicting {f.conflicts}"
+                )
             )
             click.echo(f"{f.path}: {state}")
             for line_no, reason in f.first_rejects:
                 click.echo(f"  line {line_no}: {reason}")
+            for request_id in f.first_conflicts:
+                click.echo(f"  request_id {request_id}: stored with different content")
     click.echo(summary.line())
-    if summary.total("rejected") or summary.files_quarantined:
+    if summary.total("rejected") or summary.total("conflicts") or summary.files_quarantined:
         raise SystemExit(EXIT_REJECTS)

@@ -52,13 +52,16 @@ class FileResult:
     already_ingested: bool = False
     lines: int = 0
     loaded: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # identical to the stored request (a re-send)
+    # Same request_id as a stored request but different content: not loaded, reported.
+    conflicts: int = 0
     rejected: int = 0
     skipped: int = 0  # spans without GenAI attributes
     unpriced: int = 0
     # Why the file as a whole was not loaded (see llmwatch.ingest.quarantine), or None.
     quarantined: str | None = None
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
+    first_conflicts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,7 +86,8 @@ class IngestSummary:
             f"loaded {self.total('loaded')}, duplicate {self.total('duplicates')}, "
             f"rejected {self.total('rejected')}, unpriced {self.total('unpriced')}, "
             f"non-GenAI spans skipped {self.total('skipped')}, "
-            f"files quarantined {self.files_quarantined}"
+            f"files quarantined {self.files_quarantined}, "
+            f"conflicting duplicates {self.total('conflicts')}"
         )
 
 
@@ -169,7 +173,14 @@ def _load(
             for rows in batches:
                 inserted = insert(rows)
                 result.loaded += inserted
-                result.duplicates += len(rows) - inserted
+                if inserted == len(rows) or kind == "signals":
+                    result.duplicates += len(rows) - inserted
+                    continue
+                conflicting = writer.conflicts(rows)
+                result.conflicts += len(conflicting)
+                result.duplicates += len(rows) - inserted - len(conflicting)
+                room = 5 - len(result.first_conflicts)
+                result.first_conflicts.extend(conflicting[: max(room, 0)])
         writer.insert_rejects(rejects)
         writer.insert_file(
             {
@@ -183,11 +194,14 @@ def _load(
                 "rejected": result.rejected,
                 "skipped": result.skipped,
                 "unpriced": result.unpriced,
+                "conflicts": result.conflicts,
                 "ingested_at": now,
             }
         )
-        if result.rejected:
-            record_alerts(conn, [_rejects_alert(result)], now=now)
+        alerts = [_rejects_alert(result)] if result.rejected else []
+        if result.conflicts:
+            alerts.append(_conflicts_alert(result))
+        record_alerts(conn, alerts, now=now)
 
 
 def _batches(
@@ -306,6 +320,28 @@ def _rejects_alert(result: FileResult) -> NewAlert:
             "path": result.path,
             "fingerprint": result.fingerprint,
             "first_rejects": result.first_rejects,
+        },
+        series_suffix=result.fingerprint,
+    )
+
+
+def _conflicts_alert(result: FileResult) -> NewAlert:
+    ids = ", ".join(result.first_conflicts[:3])
+    return NewAlert(
+        kind="ingest_rejects",
+        flow="ingest",
+        severity="warning",
+        metric="conflicting_duplicates",
+        value=float(result.conflicts),
+        threshold=0.0,
+        message=(
+            f"{result.conflicts} records in {result.path} reuse a stored request_id with "
+            f"different content (not loaded; the stored one is kept): {ids}"
+        ),
+        details={
+            "path": result.path,
+            "fingerprint": result.fingerprint,
+            "first_conflicts": result.first_conflicts,
         },
         series_suffix=result.fingerprint,
     )
@@ -437,6 +473,10 @@ def _otlp_spans(line_no: int, document: Any, limits: IngestSettings) -> Iterator
         yield line_no, None, record
 
 
+def _usage_missing(r: RequestRecord) -> bool:
+    return r.metadata is not None and r.metadata.get("usage") == otel.USAGE_MISSING
+
+
 class _RowBuilder:
     """Turns validated records into row tuples in the writer's column order.
 
@@ -464,7 +504,9 @@ class _RowBuilder:
             self._rows.append(self._signal_row(record))
             return
         r: RequestRecord = record
-        if r.cost_usd is None:
+        if r.cost_usd is None and _usage_missing(r):
+            self.result.unpriced += 1
+        elif r.cost_usd is None:
             self._unpriced.append(
                 (len(self._rows), r.provider, r.model_id, r.timestamp, r.input_tokens,
                  r.cached_input_tokens, r.cache_write_tokens, r.output_tokens)

@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 
 STATUS_CODE_ERROR = 2
+# metadata["usage"] of a failed call that reported no usage: its cost stays unknown.
+USAGE_MISSING = "missing"
 _GENAI_MARKERS = ("gen_ai.request.model", "gen_ai.operation.name", "gen_ai.response.model")
 
 
@@ -165,7 +167,13 @@ def _map_span(
     finish_reason = (
         finish_reasons[0] if isinstance(finish_reasons, list) and finish_reasons else None
     )
+    # A call that failed before the provider reported usage is still a request (it
+    # counts in the error rate): no tokens seen, and its cost is unknown, not 0.
+    usage_missing = error is not None and (
+        "gen_ai.usage.input_tokens" not in attrs or "gen_ai.usage.output_tokens" not in attrs
+    )
     metadata = {
+        "usage": USAGE_MISSING if usage_missing else None,
         "trace_id": span.get("traceId"),
         "span_id": span_id,
         "response_model": attrs.get("gen_ai.response.model"),
@@ -179,8 +187,8 @@ def _map_span(
         "model_id": attrs.get("gen_ai.request.model") or attrs.get("gen_ai.response.model"),
         "provider": attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system"),
         "latency_ms": (end - start) / 1e6,
-        "input_tokens": attrs.get("gen_ai.usage.input_tokens"),
-        "output_tokens": attrs.get("gen_ai.usage.output_tokens"),
+        "input_tokens": attrs.get("gen_ai.usage.input_tokens", 0 if usage_missing else None),
+        "output_tokens": attrs.get("gen_ai.usage.output_tokens", 0 if usage_missing else None),
         "cached_input_tokens": attrs.get("gen_ai.usage.cache_read.input_tokens", 0),
         "cache_write_tokens": attrs.get("gen_ai.usage.cache_creation.input_tokens", 0),
         "finish_reason": finish_reason,

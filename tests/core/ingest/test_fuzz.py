@@ -203,7 +203,7 @@ def ingest_twice(
 def assert_every_line_accounted(result: FileResult, lines: list[bytes]) -> None:
     first = lines[0].removeprefix(b"\xef\xbb\xbf")
     counted = sum(1 for line in [first, *lines[1:]] if line.strip())
-    outcomes = result.loaded + result.duplicates + result.rejected
+    outcomes = result.loaded + result.duplicates + result.conflicts + result.rejected
     assert outcomes == counted, (result, counted)
 
 
