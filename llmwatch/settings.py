@@ -297,6 +297,9 @@ class RoutingSettings(BaseModel):
     # Attempts per delivery within one run, with exponential back-off between them;
     # a delivery still failing stays pending for the next run.
     attempts_per_run: int = Field(default=3, ge=1)
+    # A delivery that failed this many attempts over all runs is given up ('dead', see
+    # `llmwatch alerts redeliver`), so one alert cannot hold its channel's queue forever.
+    max_attempts: int = Field(default=100, ge=1)
     backoff_s: float = Field(default=1.0, ge=0)
     timeout_s: float = Field(default=10.0, gt=0)
     # Alerts older than this are not queued for a channel that never had them (a newly

@@ -54,7 +54,11 @@ class WebhookChannel:
             # httpx messages can quote the URL: never let the token into logs or the table.
             raise DeliveryError(_scrub(f"{type(exc).__name__}: {exc}", url)) from None
         if response.status_code >= 300:
-            raise DeliveryError(f"HTTP {response.status_code}")
+            code = response.status_code
+            # A 4xx is the receiver refusing this request as it is (sending it again
+            # cannot help); 408 and 429 only say "not now".
+            retryable = not 400 <= code < 500 or code in (408, 429)
+            raise DeliveryError(f"HTTP {code}", retryable=retryable)
 
     def close(self) -> None:
         if self._client is not None:
