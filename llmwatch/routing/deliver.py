@@ -116,7 +116,7 @@ def _deliver_channel(
         with engine.begin() as conn:
             used = finish(conn, alert_id, channel.name, now(), attempts, error)
             dead = error is not None and (not retryable or used >= settings.max_attempts)
-            if dead:
+            if error is not None and dead:
                 reason = error if not retryable else f"{error} (gave up after {used} attempts)"
                 bury(conn, alert_id, channel.name, now(), reason)
         if error is None:
