@@ -396,5 +396,12 @@ def config_file_path() -> Path | None:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; tests call ``get_settings.cache_clear()`` after edits."""
-    return Settings()
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after edits.
+
+    Loading them registers every secret they know with the redaction step.
+    """
+    from llmwatch.redact import register_settings
+
+    settings = Settings()
+    register_settings(settings)
+    return settings

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.ingest.reader import UnreadableFile
+from llmwatch.redact import redact
 from llmwatch.warehouse.models import QuarantinedFile
 
 _MAX_REASON = 500
@@ -71,7 +72,7 @@ def quarantine(
     conn: Connection, fingerprint: str, path: str, kind: str, reason: str, now: datetime
 ) -> None:
     """Record the file and raise its one alert (a concurrent run may have done it first)."""
-    reason = storable(reason)[:_MAX_REASON]
+    reason = storable(redact(reason))[:_MAX_REASON]
     path = storable(path)
     values = {"fingerprint": fingerprint, "path": path, "kind": kind, "reason": reason,
               "quarantined_at": now}  # fmt: skip

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from llmwatch.alerts import alert_to_dict
+from llmwatch.redact import redact
 from llmwatch.settings import RoutingSettings
 from llmwatch.warehouse.models import Alert, AlertDelivery
 
@@ -149,7 +150,7 @@ def _send(
         try:
             channel.send(alert)
         except DeliveryError as exc:
-            error = str(exc)[:MAX_ERROR_CHARS]
+            error = redact(str(exc))[:MAX_ERROR_CHARS]
             log.warning(
                 "alert %d to %s: attempt %d failed: %s", alert_id, channel.display, attempts, error
             )
