@@ -8,6 +8,7 @@ import click
 
 from llmwatch.cli.common import warehouse_engine
 from llmwatch.ingest import ingest_paths
+from llmwatch.ingest.parallel import sigterm_as_exit
 from llmwatch.settings import get_settings
 
 EXIT_REJECTS = 3
@@ -27,7 +28,8 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
     """
     engine, _ = warehouse_engine()
     try:
-        summary = ingest_paths(engine, list(paths), get_settings(), signals=signals)
+        with sigterm_as_exit():  # parse workers are shut down, the file rolled back
+            summary = ingest_paths(engine, list(paths), get_settings(), signals=signals)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     if verbose:
