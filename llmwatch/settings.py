@@ -92,6 +92,10 @@ class CostSettings(BaseModel):
     # After missed runs, a scheduled run also catches up the hours since the last
     # aggregated one, but at most this many; older gaps need an explicit back-fill.
     max_catchup_hours: int = Field(default=48, ge=1)
+    # Older windows are re-aggregated when records or signals for them were ingested
+    # since the last run (see llmwatch.aggregation.late); this much before the last
+    # run's mark is looked at again, for ingest transactions that committed late.
+    late_margin_minutes: float = Field(default=30.0, ge=0)
     # Survivorship bias: many abandon while the few who rate are happy (seed 000).
     survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
     survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)
