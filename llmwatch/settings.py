@@ -96,6 +96,9 @@ class CostSettings(BaseModel):
     # since the last run (see llmwatch.aggregation.late); this much before the last
     # run's mark is looked at again, for ingest transactions that committed late.
     late_margin_minutes: float = Field(default=30.0, ge=0)
+    # At most this many distinct features, and as many models, per window: the tail
+    # (least requests) is folded into "__other__", with a warning and an alert.
+    max_distinct_per_window: int = Field(default=200, ge=2)
     # Survivorship bias: many abandon while the few who rate are happy (seed 000).
     survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
     survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)

@@ -17,6 +17,7 @@ from llmwatch.aggregation import (
     replace_window,
     windows_between,
 )
+from llmwatch.aggregation.cardinality import cardinality_alerts
 from llmwatch.aggregation.late import (
     advance_late_mark,
     late_windows,
@@ -104,6 +105,7 @@ def raise_alerts(window_start: datetime, revised: bool = False) -> list[int]:
     settings = get_settings().cost
     with settings_engine() as engine, engine.begin() as conn:
         alerts = evaluate_window(conn, window_start, settings, revised=revised)
+        alerts += cardinality_alerts(conn, window_start, settings.max_distinct_per_window)
         ids = record_alerts(conn, alerts, cooldown=timedelta(hours=settings.cooldown_hours))
     if ids:
         get_run_logger().warning(
