@@ -61,6 +61,10 @@ def cost_aggregation_flow(
 
     publish_metrics(metrics)
     publish_alerts(summary.alert_ids)
-    regenerate_site()
+    # The alerts go out even when the reports folder cannot be written; the run still
+    # fails then, after delivery.
+    site = regenerate_site(return_state=True)
     deliver_pending_alerts()
+    if not site.is_completed():
+        site.result()  # raises the site's error
     return summary
