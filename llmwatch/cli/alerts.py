@@ -9,6 +9,7 @@ import orjson
 
 from llmwatch.alerts import list_alerts
 from llmwatch.cli.common import parse_utc, warehouse_engine
+from llmwatch.cli.terminal import printable
 from llmwatch.routing import deliver_pending, webhook_channels
 from llmwatch.routing.deliver import redeliver as requeue
 from llmwatch.settings import get_settings
@@ -35,8 +36,10 @@ def alerts(ctx: click.Context, since: str | None, as_json: bool) -> None:
         scope = "/".join(part for part in (row["feature_id"], row["model_id"]) if part) or "-"
         window = row["window_start"] or "-"
         click.echo(
-            f"#{row['id']} {row['created_at']} {row['severity']:<8} {row['kind']:<18} "
-            f"{scope} window={window} {row['message']}"
+            printable(
+                f"#{row['id']} {row['created_at']} {row['severity']:<8} {row['kind']:<18} "
+                f"{scope} window={window} {row['message']}"
+            )
         )
 
 

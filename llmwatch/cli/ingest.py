@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from llmwatch.cli.common import warehouse_engine
+from llmwatch.cli.terminal import printable
 from llmwatch.ingest import ingest_paths
 from llmwatch.ingest.parallel import sigterm_as_exit
 from llmwatch.settings import get_settings
@@ -44,11 +45,11 @@ def ingest(paths: tuple[Path, ...], signals: bool, verbose: bool) -> None:
                     f"conflicting {f.conflicts}"
                 )
             )
-            click.echo(f"{f.path}: {state}")
+            click.echo(printable(f"{f.path}: {state}"))
             for line_no, reason in f.first_rejects:
-                click.echo(f"  line {line_no}: {reason}")
+                click.echo(printable(f"  line {line_no}: {reason}"))
             for request_id in f.first_conflicts:
-                click.echo(f"  request_id {request_id}: stored with different content")
+                click.echo(printable(f"  request_id {request_id}: stored with different content"))
     click.echo(summary.line())
     if summary.total("rejected") or summary.total("conflicts") or summary.files_quarantined:
         raise SystemExit(EXIT_REJECTS)
