@@ -6,8 +6,10 @@ with hostile values mixed in, and damaged lines — ingest returns, quarantines 
 a row, a duplicate or a reject, the warehouse holds exactly the rows reported loaded,
 and ingesting the same lines again adds nothing.
 
-Budget: ``EXAMPLES`` examples per kind and backend, sized for CI (see the README's test
-section for the measured time).
+Budget: ``EXAMPLES`` (40) examples per kind and backend, each file ingested twice, sized
+for CI: the six tests took 34 s together on a shared 2-core machine. On the code before
+issue 16 they fail within that budget (NUL on PostgreSQL, offsets past year 9999,
+malformed OTLP, integers beyond 64 bits).
 """
 
 from __future__ import annotations
