@@ -74,9 +74,21 @@ def _url_parts(url: str) -> Iterable[str]:
     return [p for p in out if p and p != "/"]
 
 
+def register_password(url: str | None) -> None:
+    """Only the password of a URL whose host and path are not secret (a database)."""
+    if url and "://" in url:
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            return
+        if password:
+            register(password, unquote(password))
+
+
 def register_settings(settings: Any) -> None:
     """Every secret the settings know, then ``install()``."""
-    register(settings.judge_api_key, settings.warehouse_url)
+    register(settings.judge_api_key)
+    register_password(settings.warehouse_url)
     for webhook in settings.routing.webhooks:
         register(webhook.url)
     env_names = [t.api_key_env for t in settings.targets.values()]

@@ -182,7 +182,9 @@ class ChatClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.endpoint = endpoint
-        register(endpoint.api_key, endpoint.base_url)
+        register(endpoint.api_key)
+        if "?" in endpoint.base_url:  # some gateways take the key as a query parameter
+            register(endpoint.base_url.split("?", 1)[1])
         self.limits = limits or Limits()
         self.budget = budget or Budget()
         self.stats = ClientStats()
