@@ -17,9 +17,11 @@ from prefect import flow
 from tasks.alerts import deliver_pending_alerts
 from tasks.cost import (
     aggregate,
+    late_windows_to_compute,
     publish_alerts,
     publish_metrics,
     raise_alerts,
+    remember_late_mark,
     windows_to_compute,
     write_window,
 )
@@ -31,6 +33,8 @@ class CostRunSummary:
     windows: list[datetime] = field(default_factory=list)
     rows_written: int = 0
     alert_ids: list[int] = field(default_factory=list)
+    # Windows before the look-back aggregated again because late data reached them.
+    revised: list[datetime] = field(default_factory=list)
 
 
 @flow(name="cost-aggregation")
@@ -40,15 +44,27 @@ def cost_aggregation_flow(
     """Aggregate the hours in ``[start, end)``; by default the configured look-back of
     complete hours (and any hour missed since the last run)."""
     summary = CostRunSummary(windows=windows_to_compute(start, end))
+    # A scheduled run also re-aggregates older windows that late records reached.
+    revised: list[datetime] = []
+    late_mark = None
+    if start is None:
+        revised, late_mark = late_windows_to_compute(summary.windows[0])
+    summary.windows = sorted(set(summary.windows) | set(revised))
+    summary.revised = revised
     metrics: list[dict[str, Any]] = []
     for window in summary.windows:
         rows = aggregate(window)
         summary.rows_written += write_window(window, rows)
-        summary.alert_ids += raise_alerts(window)
+        summary.alert_ids += raise_alerts(window, revised=window in revised)
         metrics += rows
+    remember_late_mark(late_mark)
 
     publish_metrics(metrics)
     publish_alerts(summary.alert_ids)
-    regenerate_site()
+    # The alerts go out even when the reports folder cannot be written; the run still
+    # fails then, after delivery.
+    site = regenerate_site(return_state=True)
     deliver_pending_alerts()
+    if not site.is_completed():
+        site.result()  # raises the site's error
     return summary

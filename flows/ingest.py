@@ -1,7 +1,8 @@
 """Ingest flow (every minute): load new request and signal files from the inbox.
 
-A file with rejected lines raises an ingest_rejects alert; the reports site is rebuilt
-then (and only then: a rebuild every minute would be wasted work).
+A file with rejected lines (or quarantined, or with conflicting duplicates) raises an
+ingest_rejects alert; the reports site is rebuilt then (and only then: a rebuild every
+minute would be wasted work).
 """
 
 from __future__ import annotations
@@ -26,14 +27,24 @@ def ingest_flow(
     request_paths = request_paths or [str(data_dir / "inbox" / "requests")]
     signal_paths = signal_paths or [str(data_dir / "inbox" / "signals")]
 
+    # A file whose task still fails after its retries (the warehouse went away) does not
+    # stop the others; the run fails at the end, after the alerts went out.
     results: list[FileResult] = []
-    for path, signals in discover_files(request_paths, signals=False):
-        results.append(ingest_one_file(path, signals=signals))
-    for path, _ in discover_files(signal_paths, signals=True):
-        results.append(ingest_one_file(path, signals=True))
+    failed: list[str] = []
+    found = discover_files(request_paths, signals=False) + [
+        (path, True) for path, _ in discover_files(signal_paths, signals=True)
+    ]
+    for path, signals in found:
+        state = ingest_one_file(path, signals=signals, return_state=True)
+        if state.is_completed():
+            results.append(state.result())
+        else:
+            failed.append(path)
 
     publish_ingest_summary(results)
-    if any(r.rejected for r in results):
+    if any(r.rejected or r.quarantined or r.conflicts for r in results):
         regenerate_site()
     deliver_pending_alerts()
+    if failed:
+        raise RuntimeError(f"{len(failed)} file(s) failed and will be tried again: {failed}")
     return IngestSummary(results)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from llmwatch.redact import redact, redact_json
 from llmwatch.warehouse.models import Alert
 
 ALERT_KINDS = frozenset(
@@ -96,8 +97,8 @@ def record_alerts(
                 "threshold": alert.threshold,
                 "window_start": alert.window_start,
                 "window_end": alert.window_end,
-                "message": alert.message,
-                "details": alert.details or None,
+                "message": redact(alert.message),
+                "details": redact_json(alert.details) or None,
                 "series_key": alert.series_key,
             },
         )

@@ -101,6 +101,13 @@ class CostSettings(Section):
     # holds requests aggregates them, from the oldest hour but at most this many hours
     # back (7 days); older history needs an explicit back-fill (--start/--end).
     max_backfill_hours: int = Field(default=168, ge=1)
+    # Older windows are re-aggregated when records or signals for them were ingested
+    # since the last run (see llmwatch.aggregation.late); this much before the last
+    # run's mark is looked at again, for ingest transactions that committed late.
+    late_margin_minutes: float = Field(default=30.0, ge=0)
+    # At most this many distinct features, and as many models, per window: the tail
+    # (least requests) is folded into "__other__", with a warning and an alert.
+    max_distinct_per_window: int = Field(default=200, ge=2)
     # Survivorship bias: many abandon while the few who rate are happy (seed 000).
     survivorship_abandonment_rate: float = Field(default=0.3, ge=0, le=1)
     survivorship_positive_rate: float = Field(default=0.8, ge=0, le=1)
@@ -356,6 +363,9 @@ class RoutingSettings(Section):
     # Attempts per delivery within one run, with exponential back-off between them;
     # a delivery still failing stays pending for the next run.
     attempts_per_run: int = Field(default=3, ge=1)
+    # A delivery that failed this many attempts over all runs is given up ('dead', see
+    # `llmwatch alerts redeliver`), so one alert cannot hold its channel's queue forever.
+    max_attempts: int = Field(default=100, ge=1)
     backoff_s: float = Field(default=1.0, ge=0)
     timeout_s: float = Field(default=10.0, gt=0)
     # Alerts older than this are not queued for a channel that never had them (a newly
@@ -554,5 +564,12 @@ def _env_name(loc: tuple[Any, ...]) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after edits.
-    A bad configuration raises :class:`ConfigError`."""
-    return load_settings()
+
+    A bad configuration raises :class:`ConfigError`. Loading them registers every secret
+    they know with the redaction step.
+    """
+    from llmwatch.redact import register_settings
+
+    settings = load_settings()
+    register_settings(settings)
+    return settings

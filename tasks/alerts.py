@@ -88,10 +88,11 @@ def deliver_pending_alerts() -> list[ChannelReport]:
         engine.dispose()
     logger = get_run_logger()
     for report in reports:
-        if report.delivered or report.failed:
+        if report.delivered or report.failed or report.dead:
             logger.info(
-                "%s: delivered %d, failed %d, pending %d%s",
-                report.channel, len(report.delivered), len(report.failed), report.pending,
+                "%s: delivered %d, failed %d, dead %d, pending %d%s",
+                report.channel, len(report.delivered), len(report.failed), len(report.dead),
+                report.pending,
                 f" ({report.last_error})" if report.last_error else "",
             )  # fmt: skip
     return reports

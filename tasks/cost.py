@@ -18,6 +18,13 @@ from llmwatch.aggregation import (
     replace_window,
     windows_between,
 )
+from llmwatch.aggregation.cardinality import cardinality_alerts
+from llmwatch.aggregation.late import (
+    advance_late_mark,
+    late_windows,
+    latest_ingest,
+    read_late_mark,
+)
 from llmwatch.alerts import list_alerts
 from llmwatch.settings import get_settings
 from llmwatch.warehouse import settings_engine
@@ -75,13 +82,37 @@ def write_window(window_start: datetime, rows: list[dict[str, Any]]) -> int:
     return written
 
 
+@task
+def late_windows_to_compute(before: datetime) -> tuple[list[datetime], datetime | None]:
+    """Windows before ``before`` that records or signals reached since the last run
+    (late data), and the mark this run leaves for the next."""
+    margin = timedelta(minutes=get_settings().cost.late_margin_minutes)
+    with settings_engine() as engine, engine.connect() as conn:
+        mark = latest_ingest(conn)
+        windows = late_windows(conn, before, read_late_mark(conn), margin)
+    if windows:
+        get_run_logger().warning(
+            "%d window(s) before %s revised by late data: %s",
+            len(windows), before.isoformat(), ", ".join(w.isoformat() for w in windows[:10]),
+        )  # fmt: skip
+    return windows, mark
+
+
+@task
+def remember_late_mark(mark: datetime | None) -> None:
+    if mark is not None:
+        with settings_engine() as engine, engine.begin() as conn:
+            advance_late_mark(conn, mark)
+
+
 @task(retries=2, retry_delay_seconds=5)
-def raise_alerts(window_start: datetime) -> list[int]:
+def raise_alerts(window_start: datetime, revised: bool = False) -> list[int]:
     """Evaluate the stored window and store its alerts; returns the ids of new alerts
-    (the ones not suppressed by the cool-down)."""
+    (the ones not suppressed by the cool-down). ``revised``: re-aggregated for late data."""
     settings = get_settings().cost
     with settings_engine() as engine, engine.begin() as conn:
-        alerts = evaluate_window(conn, window_start, settings)
+        alerts = evaluate_window(conn, window_start, settings, revised=revised)
+        alerts += cardinality_alerts(conn, window_start, settings.max_distinct_per_window)
         ids = record_alerts(conn, alerts, cooldown=timedelta(hours=settings.cooldown_hours))
     if ids:
         get_run_logger().warning(

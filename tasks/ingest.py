@@ -41,10 +41,12 @@ def ingest_one_file(path: str, signals: bool) -> FileResult:
     logger = get_run_logger()
     if result.already_ingested:
         logger.info("%s already ingested", path)
+    elif result.quarantined:
+        logger.warning("%s quarantined, nothing loaded: %s", path, result.quarantined)
     else:
         logger.info(
-            "%s: loaded %d, duplicate %d, rejected %d",
-            path, result.loaded, result.duplicates, result.rejected,
+            "%s: loaded %d, duplicate %d, conflicting %d, rejected %d",
+            path, result.loaded, result.duplicates, result.conflicts, result.rejected,
         )  # fmt: skip
     return result
 
@@ -54,9 +56,14 @@ def publish_ingest_summary(results: list[FileResult]) -> None:
     rows = [
         {
             "file": r.path,
-            "status": "already ingested" if r.already_ingested else "read",
+            "status": "already ingested"
+            if r.already_ingested
+            else f"quarantined: {r.quarantined}"
+            if r.quarantined
+            else "read",
             "loaded": r.loaded,
             "duplicates": r.duplicates,
+            "conflicts": r.conflicts,
             "rejected": r.rejected,
             "unpriced": r.unpriced,
         }

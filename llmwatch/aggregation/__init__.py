@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from llmwatch.aggregation.cardinality import cardinality_alerts
 from llmwatch.aggregation.metrics import aggregate_window, survivorship_bias
 from llmwatch.aggregation.rules import evaluate_window, robust_baseline
 from llmwatch.aggregation.store import (
@@ -50,6 +51,7 @@ def run_window(engine: Engine, window_start: datetime, settings: CostSettings) -
         replace_window(conn, window_start, rows)
     with engine.begin() as conn:
         alerts = evaluate_window(conn, window_start, settings)
+        alerts += cardinality_alerts(conn, window_start, settings.max_distinct_per_window)
         ids = record_alerts(conn, alerts, cooldown=timedelta(hours=settings.cooldown_hours))
     return WindowResult(window_start, rows, alerts, ids)
 

@@ -29,12 +29,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from llmwatch.aggregation.cardinality import Fold, window_fold
 from llmwatch.aggregation.queries import (
     PERCENTILE_COLUMNS,
-    SIGNALS_SQL,
     bound,
     percentile_column_names,
     postgresql_operational_sql,
+    signals_sql,
     sqlite_sorted_values_sql,
     sqlite_summary_sql,
 )
@@ -57,11 +58,13 @@ def aggregate_window(
     if floor_hour(window_start) != window_start:
         raise ValueError(f"window start {window_start.isoformat()} is not on the hour")
     window_end = window_start + WINDOW
-    params = {"start": window_start, "end": window_end}
-    operational = operational_rows(conn, window_start, window_end)
+    _begin_snapshot(conn)
+    fold = window_fold(conn, window_start, settings.max_distinct_per_window)
+    params = {"start": window_start, "end": window_end, **fold.params()}
+    operational = operational_rows(conn, window_start, window_end, fold)
     signals = {
         (row["feature_id"], row["model_id"]): row
-        for row in conn.execute(bound(SIGNALS_SQL), params).mappings()
+        for row in conn.execute(bound(signals_sql(fold.source())), params).mappings()
     }
     stamp = computed_at or datetime.now(UTC)
     return [
@@ -121,22 +124,40 @@ def build_row(
     return row
 
 
-def operational_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
+def _begin_snapshot(conn: Connection) -> None:
+    """One snapshot for every statement of the window: the fold, the groups, their
+    values and the signals must describe the same requests."""
+    if conn.dialect.name == "postgresql" and not conn.in_transaction():
+        # READ COMMITTED would give each statement its own snapshot; this must be the
+        # transaction's first statement.
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    elif conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        # pysqlite opens no transaction before a SELECT.
+        if not raw.in_transaction:
+            raw.execute("BEGIN")
+
+
+def operational_rows(
+    conn: Connection, window_start: datetime, window_end: datetime, fold: Fold | None = None
+) -> list[Row]:
     """Counts, sums and percentile columns per feature x model (see ``queries``)."""
+    fold = fold or Fold()
     if conn.dialect.name == "postgresql":
-        return _postgresql_rows(conn, window_start, window_end)
+        return _postgresql_rows(conn, window_start, window_end, fold)
     if conn.dialect.name == "sqlite":
-        return _sqlite_rows(conn, window_start, window_end)
+        return _sqlite_rows(conn, window_start, window_end, fold)
     raise NotImplementedError(f"no window aggregation for dialect {conn.dialect.name!r}")
 
 
-def _postgresql_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
-    if not conn.in_transaction():
-        # One snapshot for this and the signals statement (READ COMMITTED would give each
-        # statement its own); must be the transaction's first statement.
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-    params = {"start": window_start, "end": window_end}
-    rows = [dict(r) for r in conn.execute(bound(postgresql_operational_sql()), params).mappings()]
+def _postgresql_rows(
+    conn: Connection, window_start: datetime, window_end: datetime, fold: Fold
+) -> list[Row]:
+    _begin_snapshot(conn)
+    params = {"start": window_start, "end": window_end, **fold.params()}
+    sql = postgresql_operational_sql(fold.source())
+    rows = [dict(r) for r in conn.execute(bound(sql), params).mappings()]
     for column in PERCENTILE_COLUMNS:
         for row in rows:
             values = row.pop(f"{column.key}_percentiles") or [None] * len(column.levels)
@@ -149,24 +170,27 @@ def _postgresql_rows(conn: Connection, window_start: datetime, window_end: datet
 STREAM_BATCH = 50_000
 
 
-def _sqlite_rows(conn: Connection, window_start: datetime, window_end: datetime) -> list[Row]:
+def _sqlite_rows(
+    conn: Connection, window_start: datetime, window_end: datetime, fold: Fold
+) -> list[Row]:
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    # One read transaction for every statement: pysqlite opens none before a SELECT, and
-    # the group counts must describe the very values streamed afterwards.
-    if not raw.in_transaction:
-        raw.execute("BEGIN")
-    params = {"start": window_start, "end": window_end}
-    rows = [dict(r) for r in conn.execute(bound(sqlite_summary_sql()), params).mappings()]
+    # One read transaction for every statement: the group counts must describe the very
+    # values streamed afterwards.
+    _begin_snapshot(conn)
+    params = {"start": window_start, "end": window_end, **fold.params()}
+    source = fold.source()
+    rows = [dict(r) for r in conn.execute(bound(sqlite_summary_sql(source)), params).mappings()]
     text_params = {
         "start": sqlite_timestamp_text(window_start),
         "end": sqlite_timestamp_text(window_end),
+        **fold.params(),
     }
     for column in PERCENTILE_COLUMNS:
         cursor = raw.cursor()
         try:
             # The raw cursor skips SQLAlchemy's per-row Row objects on this hot path.
-            cursor.execute(sqlite_sorted_values_sql(column), text_params)
+            cursor.execute(sqlite_sorted_values_sql(column, source), text_params)
             picked = grouped_nearest_ranks(
                 _batches(cursor),
                 [row.pop(f"{column.key}_rows") for row in rows],

@@ -70,6 +70,33 @@ _COMMON_AGGREGATES = """
 )
 
 _WINDOW_FILTER = "ts >= :start AND ts < :end"
+# The dimension value the tail of a window's features or models is folded into.
+OTHER = "__other__"
+_SOURCE_COLUMNS = (
+    "request_id, ts, latency_ms, ttft_ms, error, finish_reason, input_tokens, "
+    "output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd"
+)
+
+
+def folded_source(kept_features: int | None, kept_models: int | None) -> str:
+    """The window's requests with every feature (model) but the ``:kf_<i>`` (``:km_<i>``)
+    parameters renamed to OTHER; None keeps that dimension as it is. The aggregation
+    statements read it in place of the ``requests`` table, so the folded tail is one
+    group whose percentiles are those of its requests, not an average of averages."""
+
+    def folded(column: str, prefix: str, kept: int | None) -> str:
+        if kept is None:
+            return column
+        names = ", ".join(f":{prefix}_{i}" for i in range(kept))
+        return f"CASE WHEN {column} IN ({names}) THEN {column} ELSE '{OTHER}' END"
+
+    return f"""(
+    SELECT {_SOURCE_COLUMNS},
+        {folded("feature_id", "kf", kept_features)} AS feature_id,
+        {folded("model_id", "km", kept_models)} AS model_id
+    FROM requests
+    WHERE {_WINDOW_FILTER}
+) AS requests"""
 
 
 def _level(p: float) -> str:
@@ -81,7 +108,7 @@ def percentile_column_names() -> list[str]:
     return [name for column in PERCENTILE_COLUMNS for name in column.names()]
 
 
-def postgresql_operational_sql() -> str:
+def postgresql_operational_sql(source: str = "requests") -> str:
     """Everything in one statement: counts, sums and percentile arrays per group."""
 
     def levels(values: Sequence[float]) -> str:
@@ -95,33 +122,33 @@ def postgresql_operational_sql() -> str:
     return f"""
 SELECT feature_id, model_id,{_COMMON_AGGREGATES},
     {percentiles}
-FROM requests
+FROM {source}
 WHERE {_WINDOW_FILTER}
 GROUP BY feature_id, model_id
 ORDER BY feature_id, model_id
 """
 
 
-def sqlite_summary_sql() -> str:
+def sqlite_summary_sql(source: str = "requests") -> str:
     """Counts and sums per group, and each percentile column's non-NULL count."""
     counts = ",\n    ".join(f"COUNT({c.expression}) AS {c.key}_rows" for c in PERCENTILE_COLUMNS)
     return f"""
 SELECT feature_id, model_id,{_COMMON_AGGREGATES},
     {counts}
-FROM requests
+FROM {source}
 WHERE {_WINDOW_FILTER}
 GROUP BY feature_id, model_id
 ORDER BY feature_id, model_id
 """
 
 
-def sqlite_sorted_values_sql(column: PercentileColumn) -> str:
+def sqlite_sorted_values_sql(column: PercentileColumn, source: str = "requests") -> str:
     """The window's non-NULL values of ``column``, sorted by group (in the summary's
     order) and value."""
     value = column.expression
     return f"""
 SELECT {value}
-FROM requests
+FROM {source}
 WHERE {_WINDOW_FILTER} AND ({value}) IS NOT NULL
 ORDER BY feature_id, model_id, {value}
 """
@@ -170,6 +197,11 @@ ORDER BY feature_id, model_id
 # One row per request that has signals (a request rated twice counts once), then summed
 # per feature x model. Starting from the window's requests keeps it proportional to the
 # window, not to the whole signals table.
+def signals_sql(source: str = "requests") -> str:
+    """SIGNALS_SQL reading ``source`` (see folded_source) for the window's requests."""
+    return SIGNALS_SQL.replace("FROM requests r", f"FROM {source.removesuffix(' AS requests')} r")
+
+
 SIGNALS_SQL = """
 SELECT feature_id, model_id,
     SUM(thumbs_up) AS thumbs_up,

@@ -26,6 +26,7 @@ fires at a few requests an hour, and at best two hours late).
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -74,9 +75,28 @@ def robust_baseline(values: Sequence[float]) -> RobustBaseline:
 
 
 def evaluate_window(
+    conn: Connection, window_start: datetime, settings: CostSettings, *, revised: bool = False
+) -> list[NewAlert]:
+    """The alerts the stored window starting at ``window_start`` calls for.
+
+    ``revised``: the window was aggregated before and is aggregated again because late
+    records reached it; its alerts say so (``details["revised"]``).
+    """
+    alerts = _window_alerts(conn, window_start, settings)
+    if revised:
+        alerts = [
+            dataclasses.replace(
+                a, message=f"{a.message} (window revised by late data)",
+                details={**a.details, "revised": True},
+            )
+            for a in alerts
+        ]  # fmt: skip
+    return alerts
+
+
+def _window_alerts(
     conn: Connection, window_start: datetime, settings: CostSettings
 ) -> list[NewAlert]:
-    """The alerts the stored window starting at ``window_start`` calls for."""
     rows = read_window(conn, window_start)
     if not rows:
         return []

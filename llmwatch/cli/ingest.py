@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from llmwatch.cli.common import warehouse_engine
+from llmwatch.cli.terminal import printable
 from llmwatch.ingest import ingest_paths
+from llmwatch.ingest.parallel import sigterm_as_exit
 from llmwatch.settings import get_settings
 
 EXIT_REJECTS = 3
@@ -37,12 +39,16 @@ def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -
     content) is skipped unless --force.
 
     Exit status: 0 loaded (every line, or already there), 3 rejects (some lines were
-    rejected, the rest loaded; see the ingest_rejects table), 1 failure, 2 usage or
-    configuration error.
+    rejected, the rest loaded, see the ingest_rejects table; or a request_id came again
+    with different content; or a file was quarantined, see quarantined_files), 1 failure,
+    2 usage or configuration error.
     """
     engine, _ = warehouse_engine()
     try:
-        summary = ingest_paths(engine, list(paths), get_settings(), signals=signals, force=force)
+        with sigterm_as_exit():  # parse workers are shut down, the file rolled back
+            summary = ingest_paths(
+                engine, list(paths), get_settings(), signals=signals, force=force
+            )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     if verbose:
@@ -50,19 +56,26 @@ def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -
             state = (
                 f"already ingested (as {f.previous_kind})"
                 if f.already_ingested
+                else f"quarantined: {f.quarantined}"
+                if f.quarantined
                 else (
-                    f"{f.kind}: loaded {f.loaded}, duplicate {f.duplicates}, rejected {f.rejected}"
+                    f"{f.kind}: loaded {f.loaded}, duplicate {f.duplicates}, "
+                    f"rejected {f.rejected}, conflicting {f.conflicts}"
                 )
             )
-            click.echo(f"{f.path}: {state}")
+            click.echo(printable(f"{f.path}: {state}"))
             for line_no, reason in f.first_rejects:
-                click.echo(f"  line {line_no}: {reason}")
+                click.echo(printable(f"  line {line_no}: {reason}"))
+            for request_id in f.first_conflicts:
+                click.echo(printable(f"  request_id {request_id}: stored with different content"))
     for f in summary.files:
         if f.already_ingested and f.previous_kind != f.kind:
             click.echo(
-                f"{f.path} was ingested as {f.previous_kind} before, not as {f.kind}: "
-                "`llmwatch ingest --force` reads it again"
+                printable(
+                    f"{f.path} was ingested as {f.previous_kind} before, not as {f.kind}: "
+                    "`llmwatch ingest --force` reads it again"
+                )
             )
     click.echo(summary.line())
-    if summary.total("rejected"):
+    if summary.total("rejected") or summary.total("conflicts") or summary.files_quarantined:
         raise SystemExit(EXIT_REJECTS)

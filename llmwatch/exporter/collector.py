@@ -53,6 +53,7 @@ NULL in the warehouse (no TTFT recorded, no price known) is left out, never expo
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +61,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, func, select
 
+from llmwatch.aggregation.queries import OTHER
 from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, SloStatus, WindowMetrics
 
 LABELS = ["feature", "model"]
@@ -88,10 +90,21 @@ WINDOW_GAUGES = (
 
 
 class WarehouseCollector(Collector):
-    """A prometheus_client collector that queries the warehouse on each ``collect``."""
+    """A prometheus_client collector that queries the warehouse on each ``collect``.
 
-    def __init__(self, engine: Engine) -> None:
+    Series honour the same cap as the windows (``cost.max_distinct_per_window``): over
+    all windows, the features (and models) with the most requests keep their labels and
+    the rest are summed into ``__other__`` in the counters; their latest-window gauges
+    are left out (the windows' own ``__other__`` rows are exported).
+    """
+
+    def __init__(self, engine: Engine, max_distinct: int | None = None) -> None:
         self.engine = engine
+        if max_distinct is None:
+            from llmwatch.settings import get_settings
+
+            max_distinct = get_settings().cost.max_distinct_per_window
+        self.max_distinct = max_distinct
 
     def collect(self) -> Iterator[Metric]:
         with self.engine.connect() as conn:
@@ -106,14 +119,18 @@ class WarehouseCollector(Collector):
                 .mappings()
                 .all()
             )
-        yield from _counters(totals)
-        yield from _window_gauges(latest)
+        label = _Labels(totals, self.max_distinct)
+        kept_latest = [r for r in latest if label.kept(r["feature_id"], r["model_id"])]
+        charts = [r for r in charts if label.feature(r["feature_id"]) != OTHER]
+        slos = [r for r in slos if label.feature(r["feature_id"]) != OTHER]
+        yield from _counters(label.fold_totals(totals))
+        yield from _window_gauges(kept_latest)
         alerts_total = CounterMetricFamily(
             "llm_alerts",
             "Alerts stored in the warehouse, by kind and severity",
             labels=["kind", "severity", *LABELS],
         )
-        for kind, severity, feature, model, count in alerts:
+        for kind, severity, feature, model, count in label.fold_alerts(alerts):
             alerts_total.add_metric([kind, severity, feature or "", model or ""], count)
         yield alerts_total
         yield _quality_charts(charts)
@@ -150,6 +167,60 @@ def _slo_gauges(rows: Any) -> Iterator[Metric]:
         alerting.add_metric([*key, "page"], 1.0 if row["paging"] else 0.0)
         alerting.add_metric([*key, "ticket"], 1.0 if row["ticketing"] else 0.0)
     yield from (remaining, burn, objective, alerting)
+
+
+class _Labels:
+    """The feature and model labels kept under the cap, by requests over all windows."""
+
+    def __init__(self, totals: Any, cap: int) -> None:
+        self.features = self._top(totals, "feature_id", cap)
+        self.models = self._top(totals, "model_id", cap)
+
+    @staticmethod
+    def _top(totals: Any, column: str, cap: int) -> set[str] | None:
+        requests: dict[str, int] = defaultdict(int)
+        for row in totals:
+            requests[row[column]] += int(row["requests"] or 0)
+        if len(requests) <= cap:
+            return None
+        ranked = sorted(requests, key=lambda v: (-requests[v], v))
+        return {v for v in ranked[: cap - 1] if v != OTHER}
+
+    def feature(self, value: str | None) -> str | None:
+        if value is None or self.features is None or value in self.features:
+            return value
+        return OTHER
+
+    def model(self, value: str | None) -> str | None:
+        if value is None or self.models is None or value in self.models:
+            return value
+        return OTHER
+
+    def kept(self, feature: str, model: str) -> bool:
+        """Whether a row keeps its own labels (a window's own OTHER row does too)."""
+        return self.feature(feature) == feature and self.model(model) == model
+
+    def fold_totals(self, totals: Any) -> list[dict[str, Any]]:
+        if self.features is None and self.models is None:
+            return [dict(row) for row in totals]
+        folded: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for row in totals:
+            key = (self.feature(row["feature_id"]), self.model(row["model_id"]))
+            into = folded.setdefault(key, {"feature_id": key[0], "model_id": key[1]})
+            for column, value in row.items():
+                if column in ("feature_id", "model_id") or value is None:
+                    continue
+                into[column] = (into.get(column) or 0) + value
+        for row in folded.values():
+            for column in ("requests", "errors", "cost", *TOKEN_TYPES.values()):
+                row.setdefault(column, None)
+        return [folded[key] for key in sorted(folded, key=str)]
+
+    def fold_alerts(self, alerts: Any) -> list[tuple[Any, ...]]:
+        counts: dict[tuple[Any, ...], int] = defaultdict(int)
+        for kind, severity, feature, model, count in alerts:
+            counts[(kind, severity, self.feature(feature), self.model(model))] += count
+        return [(*key, count) for key, count in counts.items()]
 
 
 def _latest_windows() -> Any:

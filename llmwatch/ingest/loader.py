@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+import zlib
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -23,18 +24,20 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, delete, select
 
 from llmwatch.alerts import NewAlert, record_alerts
-from llmwatch.ingest import otel
-from llmwatch.ingest.reader import bounded_lines, discover_kinds, fingerprint, open_bytes
+from llmwatch.ingest import otel, quarantine, reader
+from llmwatch.ingest.reader import BOM, UnreadableFile, bounded_lines, discover_kinds
 from llmwatch.ingest.records import (
     RequestRecord,
     SignalRecord,
+    column_problem,
     describe_error,
     size_problem,
+    storage_problem,
 )
 from llmwatch.ingest.writer import BulkWriter
 from llmwatch.pricing import PriceBook
 from llmwatch.settings import IngestSettings, Settings
-from llmwatch.warehouse.models import IngestedFile, IngestReject
+from llmwatch.warehouse.models import IngestedFile, IngestReject, QuarantinedFile
 
 Kind = Literal["requests", "signals"]
 _EXCERPT_CHARS = 300
@@ -51,11 +54,16 @@ class FileResult:
     previous_kind: str | None = None
     lines: int = 0
     loaded: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # identical to the stored request (a re-send)
+    # Same request_id as a stored request but different content: not loaded, reported.
+    conflicts: int = 0
     rejected: int = 0
     skipped: int = 0  # spans without GenAI attributes
     unpriced: int = 0
+    # Why the file as a whole was not loaded (see llmwatch.ingest.quarantine), or None.
+    quarantined: str | None = None
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
+    first_conflicts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -69,13 +77,19 @@ class IngestSummary:
     def files_skipped(self) -> int:
         return sum(f.already_ingested for f in self.files)
 
+    @property
+    def files_quarantined(self) -> int:
+        return sum(f.quarantined is not None for f in self.files)
+
     def line(self) -> str:
-        read = len(self.files) - self.files_skipped
+        read = len(self.files) - self.files_skipped - self.files_quarantined
         return (
             f"files: {read} read, {self.files_skipped} already ingested; "
             f"loaded {self.total('loaded')}, duplicate {self.total('duplicates')}, "
             f"rejected {self.total('rejected')}, unpriced {self.total('unpriced')}, "
-            f"non-GenAI spans skipped {self.total('skipped')}"
+            f"non-GenAI spans skipped {self.total('skipped')}, "
+            f"files quarantined {self.files_quarantined}, "
+            f"conflicting duplicates {self.total('conflicts')}"
         )
 
 
@@ -108,21 +122,60 @@ def ingest_file(
     prices: PriceBook,
     force: bool = False,
 ) -> FileResult:
-    digest, size = fingerprint(path)
-    result = FileResult(path=str(path), fingerprint=digest, kind=kind)
+    """Load one file in one transaction; a file that fails as a whole is quarantined."""
+    try:
+        digest, size = reader.fingerprint(path)
+    except OSError as exc:
+        digest, size = quarantine.unreadable_fingerprint(str(path)), 0
+        problem: str | None = f"unreadable file: {exc}"
+    else:
+        problem = None
+    result = FileResult(path=quarantine.storable(str(path)), fingerprint=digest, kind=kind)
     with engine.connect() as conn:
         seen = conn.execute(
             select(IngestedFile.kind).where(IngestedFile.fingerprint == digest)
         ).first()
+        known_bad = quarantine.is_quarantined(conn, digest)
     if seen is not None and not force:
         result.already_ingested = True
         result.previous_kind = seen.kind
         return result
+    if known_bad is not None and not force:
+        result.quarantined = known_bad
+        return result
     now = datetime.now(UTC)
+    if problem is None:
+        try:
+            _load(engine, path, kind, limits, prices, result, size, now, replace=force)
+            return result
+        except Exception as exc:
+            problem = quarantine.file_problem(exc)
+            if problem is None:
+                raise
+    # Nothing of the file was committed: its transaction rolled back.
+    failed = FileResult(path=result.path, fingerprint=digest, kind=kind, quarantined=problem)
     with engine.begin() as conn:
-        if seen is not None:
+        quarantine.quarantine(conn, digest, result.path, kind, problem, now)
+    return failed
+
+
+def _load(
+    engine: Engine,
+    path: Path,
+    kind: Kind,
+    limits: IngestSettings,
+    prices: PriceBook,
+    result: FileResult,
+    size: int,
+    now: datetime,
+    replace: bool,
+) -> None:
+    digest = result.fingerprint
+    with engine.begin() as conn:
+        if replace:  # --force: this file's bookkeeping (and quarantine) is written again
             conn.execute(delete(IngestReject).where(IngestReject.file_fingerprint == digest))
             conn.execute(delete(IngestedFile).where(IngestedFile.fingerprint == digest))
+            conn.execute(delete(QuarantinedFile).where(QuarantinedFile.fingerprint == digest))
         writer = BulkWriter(conn)
         insert = writer.insert_signals if kind == "signals" else writer.insert_requests
         rejects: list[tuple[Any, ...]] = []
@@ -145,12 +198,19 @@ def ingest_file(
             for rows in batches:
                 inserted = insert(rows)
                 result.loaded += inserted
-                result.duplicates += len(rows) - inserted
+                if inserted == len(rows) or kind == "signals":
+                    result.duplicates += len(rows) - inserted
+                    continue
+                conflicting = writer.conflicts(rows)
+                result.conflicts += len(conflicting)
+                result.duplicates += len(rows) - inserted - len(conflicting)
+                room = 5 - len(result.first_conflicts)
+                result.first_conflicts.extend(conflicting[: max(room, 0)])
         writer.insert_rejects(rejects)
         writer.insert_file(
             {
-                "fingerprint": digest,
-                "path": str(path),
+                "fingerprint": result.fingerprint,
+                "path": result.path,
                 "kind": kind,
                 "size_bytes": size,
                 "lines": result.lines,
@@ -159,12 +219,14 @@ def ingest_file(
                 "rejected": result.rejected,
                 "skipped": result.skipped,
                 "unpriced": result.unpriced,
+                "conflicts": result.conflicts,
                 "ingested_at": now,
             }
         )
-        if result.rejected:
-            record_alerts(conn, [_rejects_alert(result)], now=now)
-    return result
+        alerts = [_rejects_alert(result)] if result.rejected else []
+        if result.conflicts:
+            alerts.append(_conflicts_alert(result))
+        record_alerts(conn, alerts, now=now)
 
 
 def _batches(
@@ -196,6 +258,7 @@ def route(
     result.lines = max(result.lines, line_no)
     if problem is not None:
         result.rejected += 1
+        problem, value = quarantine.storable(problem), quarantine.storable(value)
         if len(result.first_rejects) < 5:
             result.first_rejects.append((line_no, problem))
         rejects.append((result.fingerprint, result.path, line_no, problem, value, reject_ts))
@@ -287,6 +350,28 @@ def _rejects_alert(result: FileResult) -> NewAlert:
     )
 
 
+def _conflicts_alert(result: FileResult) -> NewAlert:
+    ids = ", ".join(result.first_conflicts[:3])
+    return NewAlert(
+        kind="ingest_rejects",
+        flow="ingest",
+        severity="warning",
+        metric="conflicting_duplicates",
+        value=float(result.conflicts),
+        threshold=0.0,
+        message=(
+            f"{result.conflicts} records in {result.path} reuse a stored request_id with "
+            f"different content (not loaded; the stored one is kept): {ids}"
+        ),
+        details={
+            "path": result.path,
+            "fingerprint": result.fingerprint,
+            "first_conflicts": result.first_conflicts,
+        },
+        series_suffix=result.fingerprint,
+    )
+
+
 # (line number, reject reason or None, validated record | excerpt for a reject | None)
 _Item = tuple[int, str | None, Any]
 
@@ -300,26 +385,25 @@ def _items(path: Path, kind: Kind, limits: IngestSettings) -> Iterator[_Item]:
         yield from line_items(line_no, raw, kind, limits)
 
 
-def raw_lines(path: Path, limits: IngestSettings) -> Iterator[tuple[int, bytes | str | None]]:
-    """(line number, bytes) of a JSONL file; None for an oversized line, and a str (the
-    reason) for the point where a truncated or corrupt .gz stops being readable."""
+def raw_lines(path: Path, limits: IngestSettings) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of a JSONL file; None for an oversized line. A file that
+    cannot be read to its end (I/O error, truncated or corrupt gzip) raises
+    UnreadableFile: its lines are not trustworthy, so the whole file is quarantined."""
     line_no = 0
     try:
-        with open_bytes(path) as handle:
+        with reader.open_bytes(path) as handle:
             for line_no, raw in bounded_lines(handle, limits.max_line_bytes):
                 yield line_no, raw
-    except (OSError, EOFError) as exc:  # keep what was read
-        yield line_no + 1, f"unreadable file: {exc}"
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable after line {line_no}: {exc}") from exc
 
 
 def line_items(
-    line_no: int, raw: bytes | str | None, kind: Kind, limits: IngestSettings
+    line_no: int, raw: bytes | None, kind: Kind, limits: IngestSettings
 ) -> Iterator[_Item]:
     """The validated item(s) of one line: a record, a reject, or the spans of an OTLP line."""
     if raw is None:
         yield line_no, f"line longer than {limits.max_line_bytes} bytes", ""
-    elif isinstance(raw, str):
-        yield line_no, raw, ""
     elif not raw.strip():
         return
     elif kind == "requests" and raw.lstrip().startswith(b'{"resourceSpans"'):
@@ -339,7 +423,11 @@ def _validate(
         record = model.model_validate_json(raw)
     except ValidationError as exc:
         return line_no, _reason(exc, raw), _excerpt(raw)
-    problem = size_problem(record, limits, len(raw))
+    problem = (
+        size_problem(record, limits, len(raw))
+        or column_problem(record)
+        or storage_problem(record, raw)
+    )
     if problem is not None:
         return line_no, problem, _excerpt(raw)
     return line_no, None, record
@@ -367,8 +455,12 @@ def _otlp_line(line_no: int, raw: bytes, limits: IngestSettings) -> Iterator[_It
 
 
 def _json_document(path: Path, limits: IngestSettings) -> Iterator[_Item]:
-    with open_bytes(path) as handle:
-        raw = handle.read(_MAX_JSON_DOCUMENT + 1)
+    try:
+        with reader.open_bytes(path) as handle:
+            raw = handle.read(_MAX_JSON_DOCUMENT + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable: {exc}") from exc
+    raw = raw.removeprefix(BOM)
     if len(raw) > _MAX_JSON_DOCUMENT:
         yield 1, f"JSON document larger than {_MAX_JSON_DOCUMENT} bytes; export JSONL instead", ""
         return
@@ -399,11 +491,15 @@ def _otlp_spans(line_no: int, document: Any, limits: IngestSettings) -> Iterator
         except ValidationError as exc:
             yield line_no, f"span {span.span_id}: {describe_error(exc)}", f"span {span.span_id}"
             continue
-        problem = size_problem(record, limits)
+        problem = size_problem(record, limits) or column_problem(record) or storage_problem(record)
         if problem is not None:
             yield line_no, f"span {span.span_id}: {problem}", f"span {span.span_id}"
             continue
         yield line_no, None, record
+
+
+def _usage_missing(r: RequestRecord) -> bool:
+    return r.metadata is not None and r.metadata.get("usage") == otel.USAGE_MISSING
 
 
 class _RowBuilder:
@@ -433,7 +529,9 @@ class _RowBuilder:
             self._rows.append(self._signal_row(record))
             return
         r: RequestRecord = record
-        if r.cost_usd is None:
+        if r.cost_usd is None and _usage_missing(r):
+            self.result.unpriced += 1
+        elif r.cost_usd is None:
             self._unpriced.append(
                 (len(self._rows), r.provider, r.model_id, r.timestamp, r.input_tokens,
                  r.cached_input_tokens, r.cache_write_tokens, r.output_tokens)

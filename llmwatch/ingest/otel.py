@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 
 STATUS_CODE_ERROR = 2
+# metadata["usage"] of a failed call that reported no usage: its cost stays unknown.
+USAGE_MISSING = "missing"
 _GENAI_MARKERS = ("gen_ai.request.model", "gen_ai.operation.name", "gen_ai.response.model")
 
 
@@ -30,26 +32,67 @@ class SpanRecord:
     problem: str | None = None
 
 
-def attribute_value(value: dict[str, Any]) -> Any:
+class MalformedOtlp(ValueError):
+    """A part of an export document that does not have the OTLP/JSON shape."""
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    """A list field; absent or null is empty, anything else but a list is malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedOtlp(f"{where} is {_kind(value)}, not a list")
+    return value
+
+
+def _object(value: Any, where: str, *, optional: bool = False) -> dict[str, Any]:
+    if value is None and optional:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedOtlp(f"{where} is {_kind(value)}, not an object")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def attribute_value(value: Any, where: str = "value") -> Any:
     """The Python value of an OTLP ``AnyValue`` (int64s arrive as strings in JSON)."""
+    value = _object(value, where, optional=True)
     if "stringValue" in value:
         return value["stringValue"]
     if "intValue" in value:
         raw = value["intValue"]
-        return int(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else raw
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            raise MalformedOtlp(f"{where}.intValue is {_kind(raw)}, not an integer")
+        try:
+            return int(raw)
+        except ValueError:
+            raise MalformedOtlp(f"{where}.intValue {str(raw)[:40]!r} is not an integer") from None
     if "doubleValue" in value:
         return value["doubleValue"]
     if "boolValue" in value:
         return value["boolValue"]
     if "arrayValue" in value:
-        return [attribute_value(v) for v in value["arrayValue"].get("values", [])]
+        array = _object(value["arrayValue"], f"{where}.arrayValue", optional=True)
+        items = _list(array.get("values"), f"{where}.arrayValue.values")
+        return [attribute_value(v, f"{where}.arrayValue.values[]") for v in items]
     if "kvlistValue" in value:
-        return attributes(value["kvlistValue"].get("values", []))
+        kvlist = _object(value["kvlistValue"], f"{where}.kvlistValue", optional=True)
+        return attributes(kvlist.get("values"), f"{where}.kvlistValue.values")
     return None
 
 
-def attributes(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {item["key"]: attribute_value(item.get("value", {})) for item in items or []}
+def attributes(items: Any, where: str = "attributes") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in _list(items, where):
+        item = _object(item, f"{where}[]")
+        key = item.get("key")
+        if not isinstance(key, str):
+            raise MalformedOtlp(f"{where}[] has no string key")
+        out[key] = attribute_value(item.get("value"), f"attribute {key[:60]!r}")
+    return out
 
 
 def is_otlp_document(document: Any) -> bool:
@@ -57,16 +100,45 @@ def is_otlp_document(document: Any) -> bool:
 
 
 def spans(document: dict[str, Any], feature_attributes: list[str]) -> Iterator[SpanRecord]:
-    """The GenAI spans of one export document, mapped to records."""
-    for resource_spans in document.get("resourceSpans") or []:
-        resource = attributes((resource_spans.get("resource") or {}).get("attributes"))
-        for scope_spans in resource_spans.get("scopeSpans") or []:
-            for span in scope_spans.get("spans") or []:
-                span_attributes = attributes(span.get("attributes"))
-                if not any(marker in span_attributes for marker in _GENAI_MARKERS):
-                    yield SpanRecord(str(span.get("spanId", "?")), None)
-                    continue
-                yield _map_span(span, span_attributes, resource, feature_attributes)
+    """The GenAI spans of one export document, mapped to records.
+
+    A malformed span is one problem and its siblings still count; a malformed resource
+    or scope level is one problem for everything under it.
+    """
+    try:
+        resources = _list(document.get("resourceSpans"), "resourceSpans")
+    except MalformedOtlp as exc:
+        yield SpanRecord("?", None, str(exc))
+        return
+    for index, resource_spans in enumerate(resources):
+        where = f"resourceSpans[{index}]"
+        try:
+            group = _object(resource_spans, where)
+            resource_object = _object(group.get("resource"), f"{where}.resource", optional=True)
+            resource = attributes(resource_object.get("attributes"), f"{where}.resource.attributes")
+            span_lists = [
+                _list(_object(scope, f"{where}.scopeSpans[]").get("spans"), f"{where}.spans")
+                for scope in _list(group.get("scopeSpans"), f"{where}.scopeSpans")
+            ]
+        except MalformedOtlp as exc:
+            yield SpanRecord("?", None, str(exc))
+            continue
+        for span_list in span_lists:
+            for span in span_list:
+                yield _span(span, resource, feature_attributes)
+
+
+def _span(span: Any, resource: dict[str, Any], feature_attributes: list[str]) -> SpanRecord:
+    if not isinstance(span, dict):
+        return SpanRecord("?", None, f"span is {_kind(span)}, not an object")
+    span_id = str(span.get("spanId", "?"))[:64]
+    try:
+        span_attributes = attributes(span.get("attributes"))
+        if not any(marker in span_attributes for marker in _GENAI_MARKERS):
+            return SpanRecord(span_id, None)
+        return _map_span(span, span_attributes, resource, feature_attributes)
+    except MalformedOtlp as exc:
+        return SpanRecord(span_id, None, f"span {span_id}: {exc}")
 
 
 def _map_span(
@@ -75,7 +147,7 @@ def _map_span(
     resource: dict[str, Any],
     feature_attributes: list[str],
 ) -> SpanRecord:
-    span_id = str(span.get("spanId", "?"))
+    span_id = str(span.get("spanId", "?"))[:64]
     feature = next(
         (src[name] for name in feature_attributes for src in (attrs, resource) if name in src),
         None,
@@ -85,9 +157,9 @@ def _map_span(
     try:
         start = int(span["startTimeUnixNano"])
         end = int(span["endTimeUnixNano"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return SpanRecord(span_id, None, f"span {span_id}: missing or bad start/end time")
-    status = span.get("status") or {}
+    status = _object(span.get("status"), "status", optional=True)
     error = None
     if status.get("code") in (STATUS_CODE_ERROR, "STATUS_CODE_ERROR"):
         error = status.get("message") or attrs.get("error.type") or "error"
@@ -95,7 +167,13 @@ def _map_span(
     finish_reason = (
         finish_reasons[0] if isinstance(finish_reasons, list) and finish_reasons else None
     )
+    # A call that failed before the provider reported usage is still a request (it
+    # counts in the error rate): no tokens seen, and its cost is unknown, not 0.
+    usage_missing = error is not None and (
+        "gen_ai.usage.input_tokens" not in attrs or "gen_ai.usage.output_tokens" not in attrs
+    )
     metadata = {
+        "usage": USAGE_MISSING if usage_missing else None,
         "trace_id": span.get("traceId"),
         "span_id": span_id,
         "response_model": attrs.get("gen_ai.response.model"),
@@ -109,8 +187,8 @@ def _map_span(
         "model_id": attrs.get("gen_ai.request.model") or attrs.get("gen_ai.response.model"),
         "provider": attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system"),
         "latency_ms": (end - start) / 1e6,
-        "input_tokens": attrs.get("gen_ai.usage.input_tokens"),
-        "output_tokens": attrs.get("gen_ai.usage.output_tokens"),
+        "input_tokens": attrs.get("gen_ai.usage.input_tokens", 0 if usage_missing else None),
+        "output_tokens": attrs.get("gen_ai.usage.output_tokens", 0 if usage_missing else None),
         "cached_input_tokens": attrs.get("gen_ai.usage.cache_read.input_tokens", 0),
         "cache_write_tokens": attrs.get("gen_ai.usage.cache_creation.input_tokens", 0),
         "finish_reason": finish_reason,

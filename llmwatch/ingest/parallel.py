@@ -9,10 +9,17 @@ written in file order.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -44,7 +51,7 @@ class _Chunk:
     now: datetime
     path: str
     fingerprint: str
-    lines: list[tuple[int, bytes | str | None]]
+    lines: list[tuple[int, bytes | None]]
 
 
 def _timestamp_for(dialect: str) -> Any:
@@ -83,7 +90,13 @@ def batches_in_processes(
     workers = limits.parse_processes
     lines = raw_lines(path, limits)
     in_flight: deque[Future[Any]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    with pool:
         try:
             while True:
                 while len(in_flight) < workers + 1:
@@ -103,6 +116,55 @@ def batches_in_processes(
         finally:
             for future in in_flight:
                 future.cancel()
+
+
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """While ingesting in the main thread, SIGTERM unwinds like Ctrl-C: the file's
+    transaction rolls back and the parse pool is shut down before the process exits
+    (status 143), instead of the process vanishing and leaving its workers behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_S = 1.0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make a parse worker end when the process that started it ends, however it ends.
+
+    The parent shuts the pool down on SIGTERM and SIGINT; SIGINT from a terminal also
+    reaches the workers, which leave it to the parent. When the parent is killed
+    (kill -9, OOM), Linux sends the worker SIGTERM (PR_SET_PDEATHSIG); elsewhere, and
+    as a second guard, a thread sees the parent gone within a second and exits.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="llmwatch-parent-watch", daemon=True).start()
 
 
 def _merge(result: FileResult, counts: FileResult) -> None:

@@ -10,6 +10,12 @@ from typing import IO
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 _CHUNK = 1 << 20
+# Editors on Windows start UTF-8 files with a byte order mark; it is not data.
+BOM = b"\xef\xbb\xbf"
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read to its end: an I/O error, a corrupt or cut gzip."""
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -92,6 +98,8 @@ def bounded_lines(handle: IO[bytes], max_bytes: int) -> Iterator[tuple[int, byte
         if not line:
             return
         line_no += 1
+        if line_no == 1 and line.startswith(BOM):
+            line = line[len(BOM) :]
         if len(line) > max_bytes and not line.endswith(b"\n"):
             while True:
                 rest = handle.readline(_CHUNK)

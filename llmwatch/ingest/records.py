@@ -10,6 +10,7 @@ flat token fields and normalised to the SPEC convention.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,9 +25,18 @@ from pydantic import (
 
 from llmwatch.settings import IngestSettings
 
-# Epoch seconds outside this range are a unit mistake (milliseconds) or garbage.
+# Timestamps outside this range are a unit mistake (milliseconds) or garbage; checked
+# after conversion to UTC, so an offset cannot carry a value past what datetime and the
+# warehouse hold.
 _MIN_EPOCH = 946_684_800  # 2000-01-01
 _MAX_EPOCH = 4_102_444_800  # 2100-01-01
+_MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
+_MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
+# The warehouse stores token counts as signed 64-bit integers.
+INT64_MAX = 2**63 - 1
+# Characters no backend stores in text: NUL (PostgreSQL refuses it) and lone UTF-16
+# surrogates (not encodable as UTF-8 at all). Valid JSON can only carry them as escapes.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 SIGNAL_TYPES = ("thumbs_up", "thumbs_down", "correction", "follow_up", "retry", "abandoned")
 
@@ -44,13 +54,20 @@ def _parse_timestamp(value: Any) -> datetime:
         except ValueError:
             raise ValueError(f"timestamp {value[:40]!r} is not ISO-8601") from None
         if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+            parsed = parsed.replace(tzinfo=UTC)
+        out_of_range = f"timestamp {value[:40]!r} outside 2000-01-01 .. 2100-01-01 (UTC)"
+        try:
+            parsed = parsed.astimezone(UTC)
+        except OverflowError:  # an offset pushed it past year 1 or 9999
+            raise ValueError(out_of_range) from None
+        if not _MIN_TS <= parsed < _MAX_TS:
+            raise ValueError(out_of_range)
+        return parsed
     raise ValueError("timestamp must be an ISO-8601 string or epoch seconds")
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
-Count = Annotated[int, Field(ge=0, strict=True)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
 Millis = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 NonEmpty = Annotated[str, Field(min_length=1, strict=True)]
 
@@ -218,6 +235,64 @@ def size_problem(
             value = values[name]
             if value is not None and len(value) > limits.max_text_chars:
                 return f"{name} has {len(value)} characters (limit {limits.max_text_chars})"
+    return None
+
+
+# Identifier columns narrower than the usual 256 characters.
+_COLUMN_CHARS = {"finish_reason": 64}
+
+
+def column_problem(record: RequestRecord | SignalRecord) -> str | None:
+    for name, width in _COLUMN_CHARS.items():
+        value = record.__dict__.get(name)
+        if value is not None and len(value) > width:
+            return f"{name} has {len(value)} characters (limit {width})"
+    return None
+
+
+def storage_problem(record: RequestRecord | SignalRecord, raw: bytes | None = None) -> str | None:
+    """Why the warehouse cannot store a record's values as they are, or None.
+
+    NUL and lone surrogates can only arrive as JSON escapes, so a line without a
+    ``\\u`` escape skips the text scan (``raw`` is the JSON line, when there is one).
+    """
+    values = record.__dict__
+    if raw is None or b"\\u" in raw:
+        for name in _ID_FIELDS[type(record)] + _TEXT_FIELDS[type(record)]:
+            value = values[name]
+            if value is not None and _UNSTORABLE.search(value):
+                return f"{name} holds {_unstorable_name(value)}, which cannot be stored"
+    metadata = values["metadata"]
+    if metadata is not None:
+        return _json_problem(metadata, "metadata")
+    return None
+
+
+def _unstorable_name(text: str) -> str:
+    found = _UNSTORABLE.search(text)
+    return "a NUL character" if found and found.group() == "\x00" else "a lone surrogate"
+
+
+def _json_problem(value: Any, where: str) -> str | None:
+    """NUL, surrogates or integers beyond 64 bits anywhere in a JSON value."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            return f"{where} holds {_unstorable_name(value)}, which cannot be stored"
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        if not -(2**63) <= value <= INT64_MAX:
+            return f"{where} holds an integer beyond 64 bits"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = _json_problem(key, f"{where} key") or _json_problem(item, f"{where}.{key}")
+            if problem is not None:
+                return problem
+    elif isinstance(value, list):
+        for item in value:
+            problem = _json_problem(item, f"{where}[]")
+            if problem is not None:
+                return problem
     return None
 
 

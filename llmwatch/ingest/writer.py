@@ -54,6 +54,16 @@ SIGNAL_COLUMNS = (
     "metadata",
     "ingested_at",
 )
+# What a request's content is, for telling a conflicting duplicate (same request_id,
+# different content) from a plain re-send: every column but the ones ingest derives
+# (a computed cost depends on the price table of the day, ingested_at on the run).
+_CONTENT_COLUMNS = tuple(
+    c for c in REQUEST_COLUMNS if c not in ("cost_usd", "cost_source", "ingested_at")
+)
+_COST = REQUEST_COLUMNS.index("cost_usd")
+_SOURCE = REQUEST_COLUMNS.index("cost_source")
+_CONTENT_INDEXES = tuple(REQUEST_COLUMNS.index(c) for c in _CONTENT_COLUMNS)
+_SQLITE_IN_CHUNK = 500
 REJECT_COLUMNS = ("file_fingerprint", "path", "line_no", "reason", "excerpt", "created_at")
 
 
@@ -71,6 +81,40 @@ class BulkWriter:
 
     def insert_requests(self, rows: Sequence[tuple[Any, ...]]) -> int:
         return self._insert_ignore(Request.__table__, REQUEST_COLUMNS, rows)  # type: ignore[arg-type]
+
+    def conflicts(self, rows: Sequence[tuple[Any, ...]]) -> list[str]:
+        """The request_ids of ``rows`` (just inserted, or not, with insert_requests) whose
+        stored row has different content: each is one conflicting duplicate."""
+        if self.dialect == "postgresql":
+            return self._conflicts_in_stage()
+        stored: dict[str, tuple[Any, ...]] = {}
+        ids = list({row[0] for row in rows})
+        columns = ", ".join(f'"{c}"' for c in (*_CONTENT_COLUMNS, "cost_usd", "cost_source"))
+        for start in range(0, len(ids), _SQLITE_IN_CHUNK):
+            chunk = ids[start : start + _SQLITE_IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            query = f'SELECT {columns} FROM "requests" WHERE "request_id" IN ({marks})'
+            for found in self.conn.exec_driver_sql(query, tuple(chunk)):
+                content = tuple(found[: len(_CONTENT_COLUMNS)])
+                cost, source = found[len(_CONTENT_COLUMNS) :]
+                stored[found[0]] = (*content, cost if source == "record" else None)
+        return [row[0] for row in rows if stored.get(row[0]) != _content(row)]
+
+    def _conflicts_in_stage(self) -> list[str]:
+        def content(alias: str) -> str:
+            parts = [
+                f'{alias}."{c}"::text' if c == "metadata" else f'{alias}."{c}"'
+                for c in _CONTENT_COLUMNS
+            ]
+            parts.append(f"CASE WHEN {alias}.cost_source = 'record' THEN {alias}.cost_usd END")
+            return ", ".join(parts)
+
+        query = (
+            'SELECT s.request_id FROM "_stage_requests" s JOIN "requests" r '
+            f"ON r.request_id = s.request_id WHERE ({content('r')}) IS DISTINCT FROM "
+            f"({content('s')})"
+        )
+        return list(self.conn.exec_driver_sql(query).scalars())
 
     def insert_signals(self, rows: Sequence[tuple[Any, ...]]) -> int:
         return self._insert_ignore(UserSignal.__table__, SIGNAL_COLUMNS, rows)  # type: ignore[arg-type]
@@ -126,6 +170,11 @@ class BulkWriter:
             "ON CONFLICT DO NOTHING"
         )
         return result.rowcount
+
+
+def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    cost = row[_COST] if row[_SOURCE] == "record" else None
+    return (*(row[i] for i in _CONTENT_INDEXES), cost)
 
 
 def _dialect_insert(dialect: str, table: Table) -> Any:

@@ -42,6 +42,7 @@ from llmwatch.llm.errors import (
 from llmwatch.llm.ratelimit import TokenBucket
 from llmwatch.llm.retry import FATAL_STATUS, RETRYABLE_STATUS, backoff_delay, parse_retry_after
 from llmwatch.llm.transport import ShardedTransport
+from llmwatch.redact import redact, register
 from llmwatch.settings import EndpointLimits
 
 
@@ -181,6 +182,9 @@ class ChatClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.endpoint = endpoint
+        register(endpoint.api_key)
+        if "?" in endpoint.base_url:  # some gateways take the key as a query parameter
+            register(endpoint.base_url.split("?", 1)[1])
         self.limits = limits or Limits()
         self.budget = budget or Budget()
         self.stats = ClientStats()
@@ -308,12 +312,16 @@ class ChatClient:
             raise _TransientError(f"timeout ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             self.stats.transport_errors += 1
-            raise _TransientError(f"transport error ({type(exc).__name__}: {exc})") from None
+            raise _TransientError(
+                redact(f"transport error ({type(exc).__name__}: {exc})")
+            ) from None
         latency_ms = (time.perf_counter() - sent) * 1000.0
         status = response.status_code
         if status == 200:
             return self._parse(response, attempt, latency_ms, started)
-        text = response.text
+        # Gateways echo requests in their errors, Authorization header included: the
+        # body is redacted before it is cut short, kept in an error, logged or stored.
+        text = redact(response.text)
         if status in RETRYABLE_STATUS:
             if status == 429:
                 self.stats.http_429 += 1
@@ -345,7 +353,7 @@ class ChatClient:
                 raise TypeError("message.content is not a string")
         except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
             self.stats.bad_responses += 1
-            raise _TransientError(f"malformed completion response: {exc}") from None
+            raise _TransientError(redact(f"malformed completion response: {exc}")) from None
         usage_block = data.get("usage") or {}
         details = usage_block.get("prompt_tokens_details") or {}
         usage = Usage(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from llmwatch.redact import redact
+
 
 class LLMError(Exception):
     """Base class of every error the chat client raises."""
@@ -14,6 +16,7 @@ class PermanentRequestError(LLMError):
     """
 
     def __init__(self, status: int, body: str) -> None:
+        body = redact(body)  # an endpoint may echo the request, key included
         super().__init__(f"HTTP {status}: {body[:500]}")
         self.status = status
         self.body = body
@@ -26,6 +29,7 @@ class FatalEndpointError(LLMError):
     """
 
     def __init__(self, status: int, body: str) -> None:
+        body = redact(body)  # a 401 often echoes the Authorization header
         super().__init__(
             f"HTTP {status} from the endpoint (check URL, model and API key): {body[:300]}"
         )
@@ -37,6 +41,7 @@ class RetriesExhaustedError(LLMError):
     """A transient error (429, 5xx, timeout, transport) persisted through every retry."""
 
     def __init__(self, attempts: int, last_error: str) -> None:
+        last_error = redact(last_error)
         super().__init__(f"gave up after {attempts} attempts: {last_error}")
         self.attempts = attempts
         self.last_error = last_error

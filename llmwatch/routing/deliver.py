@@ -13,17 +13,26 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from llmwatch.alerts import alert_to_dict
+from llmwatch.redact import redact
 from llmwatch.settings import RoutingSettings
 from llmwatch.warehouse.models import Alert, AlertDelivery
 
-PENDING, SENDING, DELIVERED = "pending", "sending", "delivered"
+PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
 MAX_ERROR_CHARS = 500
 
 log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
-    """A channel did not accept an alert; the message must hold no secret."""
+    """A channel did not accept an alert; the message must hold no secret.
+
+    ``retryable=False``: the channel answered that this alert will never be accepted
+    as it is (e.g. HTTP 400, 403, 413): sending it again cannot help.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class Channel(Protocol):
@@ -49,6 +58,8 @@ class ChannelReport:
     queued: int = 0
     delivered: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    # Given up on (not retryable, or out of attempts): status 'dead', with the reason.
+    dead: list[int] = field(default_factory=list)
     # Still pending after this run (failed, or not tried once the channel failed).
     pending: int = 0
     last_error: str | None = None
@@ -66,6 +77,9 @@ def deliver_pending(
     A delivery is tried ``attempts_per_run`` times with exponential back-off; when it
     still fails, it goes back to pending and the channel is left alone for the rest of
     this run (a dead endpoint costs one delivery's retries per run, not one per alert).
+    A delivery the channel refuses for good (a non-retryable answer), or that used up
+    ``max_attempts`` over all runs, becomes 'dead' with its reason, and the channel
+    goes on with the next alert: one bad alert never holds the others back.
     """
     reports = []
     for channel in channels:
@@ -99,35 +113,52 @@ def _deliver_channel(
             if not claim(conn, alert_id, channel.name, now(), now() - claim_timeout):
                 continue
             alert = read_alert(conn, alert_id)
-        error: str | None = None
-        attempts = 0
-        for attempt in range(settings.attempts_per_run):
-            if attempt:
-                sleep(settings.backoff_s * 2 ** (attempt - 1))
-            attempts += 1
-            try:
-                channel.send(alert)
-            except DeliveryError as exc:
-                error = str(exc)[:MAX_ERROR_CHARS]
-                log.warning(
-                    "alert %d to %s: attempt %d failed: %s",
-                    alert_id,
-                    channel.display,
-                    attempts,
-                    error,
-                )
-            else:
-                error = None
-                break
+        error, retryable, attempts = _send(channel, alert, alert_id, settings, sleep)
         with engine.begin() as conn:
-            finish(conn, alert_id, channel.name, now(), attempts, error)
+            used = finish(conn, alert_id, channel.name, now(), attempts, error)
+            dead = error is not None and (not retryable or used >= settings.max_attempts)
+            if error is not None and dead:
+                reason = error if not retryable else f"{error} (gave up after {used} attempts)"
+                bury(conn, alert_id, channel.name, now(), reason)
         if error is None:
             report.delivered.append(alert_id)
             continue
-        report.failed.append(alert_id)
         report.last_error = error
+        if dead:
+            report.dead.append(alert_id)
+            log.error("alert %d to %s is dead: %s", alert_id, channel.display, error)
+            continue
+        report.failed.append(alert_id)
         log.warning("%s failing; its pending alerts wait for the next run", channel.display)
         return
+
+
+def _send(
+    channel: Channel,
+    alert: dict[str, Any],
+    alert_id: int,
+    settings: RoutingSettings,
+    sleep: Callable[[float], None],
+) -> tuple[str | None, bool, int]:
+    """(error or None, whether it may succeed later, attempts made) for one delivery."""
+    error: str | None = None
+    attempts = 0
+    for attempt in range(settings.attempts_per_run):
+        if attempt:
+            sleep(settings.backoff_s * 2 ** (attempt - 1))
+        attempts += 1
+        try:
+            channel.send(alert)
+        except DeliveryError as exc:
+            error = redact(str(exc))[:MAX_ERROR_CHARS]
+            log.warning(
+                "alert %d to %s: attempt %d failed: %s", alert_id, channel.display, attempts, error
+            )
+            if not exc.retryable:
+                return error, False, attempts
+        else:
+            return None, True, attempts
+    return error, True, attempts
 
 
 def enqueue(conn: Connection, channel: Channel, since: datetime) -> int:
@@ -183,8 +214,9 @@ def claim(
 
 def finish(
     conn: Connection, alert_id: int, channel: str, now: datetime, attempts: int, error: str | None
-) -> None:
-    conn.execute(
+) -> int:
+    """Record an outcome; the delivery's attempts over all runs."""
+    return conn.execute(
         update(AlertDelivery)
         .where(AlertDelivery.alert_id == alert_id, AlertDelivery.channel == channel)
         .values(
@@ -193,7 +225,32 @@ def finish(
             last_error=error,
             updated_at=now,
         )
+        .returning(AlertDelivery.attempts)
+    ).scalar_one()
+
+
+def bury(conn: Connection, alert_id: int, channel: str, now: datetime, reason: str) -> None:
+    """Give up on a delivery: 'dead' keeps it out of the queue until redelivered."""
+    conn.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.alert_id == alert_id, AlertDelivery.channel == channel)
+        .values(status=DEAD, last_error=reason[:MAX_ERROR_CHARS], updated_at=now)
     )
+
+
+def redeliver(conn: Connection, alert_ids: list[int] | None, now: datetime) -> int:
+    """Queue deliveries again on purpose, with a fresh attempt budget: the given
+    alerts' dead deliveries (and delivered ones, to send them again), or with None
+    every dead delivery. Returns how many were queued."""
+    query = update(AlertDelivery)
+    if alert_ids is None:
+        query = query.where(AlertDelivery.status == DEAD)
+    else:
+        query = query.where(
+            AlertDelivery.alert_id.in_(alert_ids), AlertDelivery.status.in_((DEAD, DELIVERED))
+        )
+    result = conn.execute(query.values(status=PENDING, attempts=0, updated_at=now))
+    return result.rowcount
 
 
 def read_alert(conn: Connection, alert_id: int) -> dict[str, Any]:
@@ -203,6 +260,6 @@ def read_alert(conn: Connection, alert_id: int) -> dict[str, Any]:
 
 def count_pending(conn: Connection, channel: str) -> int:
     query = select(AlertDelivery.alert_id).where(
-        AlertDelivery.channel == channel, AlertDelivery.status != DELIVERED
+        AlertDelivery.channel == channel, AlertDelivery.status.in_((PENDING, SENDING))
     )
     return len(conn.execute(query).all())

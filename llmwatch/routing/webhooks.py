@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from llmwatch.redact import redact, register
 from llmwatch.routing.deliver import DeliveryError
 from llmwatch.routing.payloads import json_payload, slack_payload
 from llmwatch.settings import RoutingSettings, Webhook
@@ -34,6 +35,7 @@ class WebhookChannel:
 
     def __post_init__(self) -> None:
         _URL_REDACTOR.urls.add(self.webhook.url.get_secret_value())
+        register(self.webhook.url)
         self.name = f"webhook:{self.webhook.name}"
         self.kinds = self.webhook.kinds
         self.severities = list(SEVERITY_ORDER[SEVERITY_ORDER.index(self.webhook.min_severity) :])
@@ -52,9 +54,13 @@ class WebhookChannel:
             response = self._http().post(url, json=build(alert), headers=headers)
         except httpx.HTTPError as exc:
             # httpx messages can quote the URL: never let the token into logs or the table.
-            raise DeliveryError(_scrub(f"{type(exc).__name__}: {exc}", url)) from None
+            raise DeliveryError(redact(_scrub(f"{type(exc).__name__}: {exc}", url))) from None
         if response.status_code >= 300:
-            raise DeliveryError(f"HTTP {response.status_code}")
+            code = response.status_code
+            # A 4xx is the receiver refusing this request as it is (sending it again
+            # cannot help); 408 and 429 only say "not now".
+            retryable = not 400 <= code < 500 or code in (408, 429)
+            raise DeliveryError(f"HTTP {code}", retryable=retryable)
 
     def close(self) -> None:
         if self._client is not None:

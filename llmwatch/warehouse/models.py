@@ -122,7 +122,24 @@ class IngestedFile(Base):
     rejected: Mapped[int] = mapped_column(Integer)
     skipped: Mapped[int] = mapped_column(Integer)
     unpriced: Mapped[int] = mapped_column(Integer)
+    # Records whose request_id was already stored with different content (not loaded).
+    conflicts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ingested_at: Mapped[datetime]
+
+
+class QuarantinedFile(Base):
+    """A file that could not be read to its end (I/O error, corrupt gzip), or that the
+    warehouse refused as a whole: nothing of it is loaded, and it is not tried again
+    while its content is the same (delete the row to retry it)."""
+
+    __tablename__ = "quarantined_files"
+
+    # sha256 of the bytes, or of "unreadable:<path>" when the bytes cannot be read.
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    quarantined_at: Mapped[datetime]
 
 
 class IngestReject(Base):

@@ -40,3 +40,32 @@ def test_flow_ingests_the_inbox_once(engine: Engine, tmp_path: Path) -> None:
     artifacts = read_artifacts("ingest-summary")
     assert len(artifacts) >= 2
     assert "requests.jsonl" in str(artifacts[-1]["data"])
+
+
+def test_a_corrupt_file_is_quarantined_and_the_rest_of_the_inbox_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from llmwatch.alerts import list_alerts
+    from llmwatch.warehouse.models import QuarantinedFile
+
+    inbox = tmp_path / ".llmwatch" / "inbox"
+    (inbox / "requests").mkdir(parents=True)
+    (inbox / "signals").mkdir(parents=True)
+    (inbox / "requests" / "0-corrupt.json.gz").write_bytes(b"\x1f\x8b\x08\x00not gzip at all")
+    shutil.copy(SAMPLE / "requests.jsonl", inbox / "requests")
+    shutil.copy(SAMPLE / "signals.jsonl.gz", inbox / "signals")
+
+    summary = ingest_flow()
+
+    assert summary.files_quarantined == 1
+    assert summary.total("loaded") > 3000
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(UserSignal)).scalar_one() > 1000
+        assert conn.execute(select(func.count()).select_from(QuarantinedFile)).scalar_one() == 1
+        quarantine_alerts = [
+            a for a in list_alerts(conn) if a["details"].get("path", "").endswith("corrupt.json.gz")
+        ]
+    assert len(quarantine_alerts) == 1
+    assert ingest_flow().files_quarantined == 1  # known bad: skipped, no second alert
+    with engine.connect() as conn:
+        assert len([a for a in list_alerts(conn) if "corrupt" in a["message"]]) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,18 +203,6 @@ def test_oversized_and_non_utf8_lines_do_not_stop_the_file(engine: Engine, tmp_p
         (2, "line longer than 1000 bytes"),
         (3, "not valid UTF-8 (byte 0)"),
     ]
-
-
-def test_truncated_gzip_keeps_what_was_readable(engine: Engine, tmp_path: Path) -> None:
-    payload = b"\n".join(orjson.dumps(record(i, input="z" * 200)) for i in range(2000)) + b"\n"
-    compressed = gzip.compress(payload)
-    path = tmp_path / "cut.jsonl.gz"
-    path.write_bytes(compressed[: len(compressed) // 2])
-    summary = ingest_paths(engine, [path], Settings())
-    result = summary.files[0]
-    assert 0 < result.loaded < 2000
-    assert result.rejected >= 1
-    assert any("unreadable file" in why for _, why in result.first_rejects)
 
 
 def test_a_crash_mid_file_commits_nothing_and_a_rerun_loads_everything(

@@ -23,6 +23,8 @@ class Receiver:
     # Bodies the receiver accepted (answered 2xx in time).
     accepted: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    # Alert id -> the status answered to that alert every time (a payload it refuses).
+    refuse: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -39,6 +41,7 @@ def webhook_receiver(
             with receiver.lock:
                 receiver.attempts.append(body)
                 step = receiver.script.pop(0) if receiver.script else 200
+                step = receiver.refuse.get(self.headers["X-Llmwatch-Alert-Id"], step)
             if step == "slow":
                 time.sleep(receiver.slow_s)
                 step = 504
