@@ -11,8 +11,11 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -40,6 +43,7 @@ POOL = "llmwatch"
 # minutes, two more deployments get an extra one-minute schedule on the server, so the
 # scheduler (not the test) creates runs of three deployments at once.
 EXTRA_MINUTELY = ("sample-and-judge/every-5-minutes", "cost-aggregation/hourly")
+JOBS = ("ingest/every-minute", *EXTRA_MINUTELY[::-1])
 SUBMITTING = re.compile(r"submitting flow run '([0-9a-f-]{36})'")
 ABORTED = re.compile(r"Aborted submission of flow run '([0-9a-f-]{36})'")
 
@@ -109,15 +113,21 @@ def test_two_workers_share_scheduled_runs_from_prefect_yaml(
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         try:
+            ingest, cost, judge = (deployment_id(api, name) for name in JOBS)
 
             def shared() -> bool:
+                """Cost and judge runs that started after an ingest run had loaded the
+                inbox completed, and each worker completed some of the runs."""
                 done = auto_scheduled_runs(api, "COMPLETED")
+                loaded = [end(r) for r in done if r["deployment_id"] == ingest]
+                if not loaded:
+                    return False
+                after = {r["deployment_id"] for r in done if start(r) > min(loaded)}
                 by_worker = executed_by(logs)
-                return len({run["deployment_id"] for run in done}) >= 2 and all(
-                    by_worker[w] & {r["id"] for r in done} for w in by_worker
-                )
+                completed = {r["id"] for r in done}
+                return {cost, judge} <= after and all(by_worker[w] & completed for w in by_worker)
 
-            wait_for(shared, 480, "completed scheduled runs of two deployments on both workers")
+            wait_for(shared, 480, "scheduled ingest, cost and judge runs on both workers")
         finally:
             for proc in workers.values():
                 stop(proc)
@@ -163,3 +173,18 @@ def request_ids(folder: Path) -> set[str]:
     for path in folder.glob("*.jsonl"):
         ids |= {json.loads(line)["request_id"] for line in path.read_text().splitlines() if line}
     return ids
+
+
+def deployment_id(api: str, full_name: str) -> str:
+    flow, name = full_name.split("/")
+    response = httpx.get(f"{api}/deployments/name/{flow}/{name}", timeout=10)
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def start(run: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(run["start_time"])
+
+
+def end(run: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(run["end_time"])
