@@ -7,6 +7,8 @@ inside the command, so ``llmwatch --help`` and the core commands stay fast.
 from __future__ import annotations
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from llmwatch.cli.alerts import alerts
 from llmwatch.cli.chart import chart
@@ -33,7 +35,24 @@ class _Main(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         # The arguments after the command's name, before click moves them on.
         ctx.meta[_ASKS_HELP] = bool(set(ctx.args) & set(ctx.help_option_names))
-        return super().invoke(ctx)
+        try:
+            return super().invoke(ctx)
+        except (ArgumentError, OperationalError, InterfaceError) as exc:
+            # A wrong warehouse URL or an unreachable database is the user's to fix:
+            # one line naming the warehouse (password hidden), not a traceback.
+            raise click.ClickException(_warehouse_problem(exc)) from None
+
+
+def _warehouse_problem(exc: Exception) -> str:
+    from llmwatch.redact import redact
+
+    url = get_settings().resolved_warehouse_url()
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return f"the warehouse URL is not a database URL (warehouse_url = {redact(url)!r})"
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return redact(f"warehouse {shown}: {cause[0] if cause else type(exc).__name__}")
 
 
 _ASKS_HELP = "llmwatch.asks_help"

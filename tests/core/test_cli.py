@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -236,3 +238,29 @@ def test_since_takes_durations_and_iso_times_everywhere(tmp_path: Path) -> None:
         assert FORMS in text, command
     compare_help = " ".join(CliRunner().invoke(main, ["run", "compare", "--help"]).output.split())
     assert "(30m, 2h, 7d) or an ISO-8601 time" in compare_help
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+psycopg://u:sekret-pw@127.0.0.1:1/db", "warehouse postgresql+psycopg://u:"),
+        ("notaurl", "the warehouse URL is not a database URL"),
+    ],
+)
+def test_a_wrong_warehouse_url_is_one_line_without_the_password(
+    url: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from llmwatch.cli import main
+    from llmwatch.settings import get_settings
+
+    monkeypatch.setenv("LLMWATCH_WAREHOUSE_URL", url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["alerts"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"Error: {expected}")
+    assert "sekret-pw" not in result.output
+    assert "Traceback" not in result.output
