@@ -110,9 +110,11 @@ def _short(text: str, width: int = 240) -> str:
 
 
 def alert_bands(alerts: Iterable[dict[str, Any]]) -> list[Band]:
+    """Shaded windows of the alerts scoped to a feature or model. An all-traffic alert
+    (a day of input drift) would shade whole charts and hide the others."""
     bands = []
     for a in alerts:
-        if a["window_start"] is None:
+        if a["window_start"] is None or not (a["feature_id"] or a["model_id"]):
             continue
         end = a["window_end"] or a["window_start"] + NO_WINDOW
         bands.append(Band(a["window_start"], end, f"alert #{a['id']} {a['kind']}"))

@@ -96,10 +96,16 @@ def test_home_shows_alerts_grouped_by_series_with_age_and_feature_rows(
                                       window_end=t - timedelta(hours=11))],
                       now=NOW - timedelta(minutes=5))  # fmt: skip
 
+        record_alerts(conn, [NewAlert(kind="input_drift", flow="drift", message="drifted",
+                                      window_start=START, window_end=START + timedelta(days=1))],
+                      now=NOW - timedelta(minutes=1))  # fmt: skip
+
     home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
 
+    # Three scoped alerted windows on each of the four charts; the all-traffic day is none.
+    assert home.count('class="alert-band"') == 3 * 4
     series_rows = re.findall(r'<tr class="alert-series">(.*?)</tr>', home)
-    assert len(series_rows) == 2  # slo_breach x support_chat x gpt-4o-mini, quality x rag_qa
+    assert len(series_rows) == 3  # slo_breach x support_chat x gpt-4o-mini, quality, drift
     first = series_rows[0]  # the critical series first
     assert "slo_breach" in first
     assert ">critical<" in first
