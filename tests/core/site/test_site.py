@@ -242,3 +242,27 @@ def test_empty_warehouse_gives_a_page_with_no_data_panels(engine: Engine, tmp_pa
     assert page.count("No data yet.") == 4
     assert "No drift reports yet." in page
     assert "No judged windows yet." in page
+
+
+def test_cost_by_model_and_top_spenders_show_the_unpriced_share(
+    engine: Engine, tmp_path: Path
+) -> None:
+    fill_warehouse(engine)
+    with engine.begin() as conn:  # rag_qa spends twice as much; a quarter of it unpriced
+        conn.execute(
+            update(WindowMetrics)
+            .where(WindowMetrics.feature_id == "rag_qa")
+            .values(cost_total_usd=WindowMetrics.cost_total_usd * 2, unpriced_count=25)
+        )
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+
+    assert 'data-chart="Cost per hour by model (USD)"' in home
+    spenders = re.findall(r'<tr class="spender">(.*?)</tr>', home)
+    assert [re.search(r">([a-z_]+)</a>", s).group(1) for s in spenders] == [  # type: ignore[union-attr]
+        "rag_qa",
+        "support_chat",
+    ]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", spenders[0])
+    # cost 2 x (24 x 0.5 + 0.1 x 276) = 79.20 of 118.80 in all; 25 of 100 unpriced
+    assert cells == ["gpt-4o-mini", "$79.20", "66.7%", "2,400", "$33.00", "25.0%"]
+    assert 'class="num state-warn">25.0%' in spenders[0]
