@@ -239,7 +239,7 @@ def test_empty_warehouse_gives_a_page_with_no_data_panels(engine: Engine, tmp_pa
     page = generate_site(engine, tmp_path / "reports", now=NOW).read_text()
     assert "No alerts." in page
     assert page.count("No windows in this range.") == 2
-    assert page.count("No data yet.") == 4
+    assert page.count("No data yet.") == 5  # four operations charts and cost by model
     assert "No drift reports yet." in page
     assert "No judged windows yet." in page
 
