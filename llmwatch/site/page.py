@@ -123,10 +123,13 @@ def _feature_table(
     today = floor(newest, DAY)
     week = [w for w in data.windows if today - 7 * DAY <= w["window_start"] < today]
     quality = {c.feature_id: c for c in data.quality}
+    # "Today" is the UTC day of the newest window stored, which is today's date only
+    # when traffic is current: the header says which day it is.
     head = (
         "<tr><th>feature</th><th>requests</th><th>error rate</th><th>p95 latency "
-        "(worst hour)</th><th>cost in range</th><th>cost today</th><th>today vs 7-day mean"
-        "</th><th>judged quality (EWMA vs baseline)</th></tr>"
+        f"(worst hour)</th><th>cost in range</th><th>cost {today:%Y-%m-%d}</th>"
+        "<th>that day vs the 7 days before (daily mean)</th>"
+        "<th>judged quality (EWMA vs baseline)</th></tr>"
     )
     out = []
     for feature in data.features:

@@ -113,6 +113,7 @@ def test_home_shows_alerts_grouped_by_series_with_age_and_feature_rows(
     assert '<a href="triage/2.html" class="triage">#2</a>' in first  # earlier in series
     assert "<td>5 min</td>" in first
     assert "2025-06-02 08:00 .. 2025-06-02 09:00" in first  # minutes, no microseconds
+    assert "<th>cost 2025-06-02</th>" in home  # the day of the newest window, named
     rows = re.findall(r'<tr class="feature-row">(.*?)</tr>', home)
     assert [re.search(r">([a-z_]+)</a>", r).group(1) for r in rows] == sorted(FEATURES)  # type: ignore[union-attr]
     support = rows[1]
