@@ -26,7 +26,7 @@ th{background:#f4f4f4} td.num{text-align:right;font-variant-numeric:tabular-nums
 .state-none{color:#999} .drifted{color:#b00020;font-weight:bold}
 figure.chart{display:inline-block;vertical-align:top;margin:0 1rem 1rem 0}
 figcaption{font-weight:600;margin-bottom:.25rem}
-.empty{color:#888} .msg{max-width:34rem} .charts{display:block}
+.empty{color:#888} .msg{max-width:34rem} #triage-reports li{display:inline;margin-right:.6rem}
 """
 
 
