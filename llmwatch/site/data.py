@@ -1,4 +1,9 @@
-"""What the reports site shows, read from the warehouse (same SQL on SQLite and PostgreSQL)."""
+"""What the reports site shows, read from the warehouse (same SQL on SQLite and PostgreSQL).
+
+One query reads the hourly windows of the longest range; every page (home, per feature,
+per model, each range) is cut from those rows in memory, so the site costs a handful of
+queries however many pages it has.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,23 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from llmwatch.alerts import alert_to_dict
-from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, DriftRun, WindowMetrics
+from llmwatch.warehouse.models import (
+    Alert,
+    ChartPoint,
+    ChartState,
+    DriftColumn,
+    DriftRun,
+    WindowMetrics,
+)
 
 Points = list[tuple[datetime, float]]
+LONGEST = timedelta(days=30)
+
+WINDOW_COLUMNS = (
+    "window_start", "feature_id", "model_id", "request_count", "error_count",
+    "refusal_count", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p50_ms",
+    "ttft_p95_ms", "input_tokens_sum", "output_tokens_sum", "cost_total_usd", "unpriced_count",
+)  # fmt: skip
 
 
 @dataclass
@@ -20,82 +39,66 @@ class QualityChart:
     chart_id: str
     feature_id: str
     metric: str
+    mu0: float | None = None
+    signalled: bool = False  # the newest point is outside the limits
     mean: Points = field(default_factory=list)
     ewma: Points = field(default_factory=list)
     lcl: Points = field(default_factory=list)
     ucl: Points = field(default_factory=list)
     signals: Points = field(default_factory=list)
 
+    def since(self, start: datetime) -> QualityChart:
+        def cut(points: Points) -> Points:
+            return [(t, v) for t, v in points if t >= start]
+
+        return QualityChart(
+            self.chart_id, self.feature_id, self.metric, self.mu0, self.signalled,
+            cut(self.mean), cut(self.ewma), cut(self.lcl), cut(self.ucl), cut(self.signals),
+        )  # fmt: skip
+
 
 @dataclass
 class SiteData:
-    cost_per_hour: Points
-    # feature -> points; p95 is not additive, so it is shown per feature (worst model).
-    latency_p95: dict[str, Points]
-    error_rate: Points
+    newest: datetime | None  # start of the newest hourly window stored
+    windows: list[dict[str, Any]]  # hourly rows of the last 30 days, one per feature x model
     quality: list[QualityChart]
     drift_runs: list[dict[str, Any]]
+    drift_columns: dict[str, list[dict[str, Any]]]  # run_id -> columns
     alerts: list[dict[str, Any]]
 
+    @property
+    def features(self) -> list[str]:
+        return sorted({w["feature_id"] for w in self.windows})
 
-def load_site_data(conn: Connection, days: int = 7, max_alerts: int = 50) -> SiteData:
-    """The last ``days`` of windows up to the newest one stored, and the latest alerts."""
+    @property
+    def models(self) -> list[str]:
+        return sorted({w["model_id"] for w in self.windows})
+
+
+def load_site_data(conn: Connection, max_alerts: int = 200) -> SiteData:
+    """The last 30 days of windows up to the newest one stored, and the latest alerts."""
     newest = conn.execute(select(func.max(WindowMetrics.window_start))).scalar()
-    since = newest - timedelta(days=days) if newest is not None else None
+    windows: list[dict[str, Any]] = []
+    if newest is not None:
+        columns = [getattr(WindowMetrics, name) for name in WINDOW_COLUMNS]
+        query = select(*columns).where(WindowMetrics.window_start > newest - LONGEST)
+        windows = [dict(row) for row in conn.execute(query).mappings()]
+    runs = _drift_runs(conn)
     return SiteData(
-        cost_per_hour=_cost(conn, since),
-        latency_p95=_latency(conn, since),
-        error_rate=_errors(conn, since),
-        quality=_quality(conn, days),
-        drift_runs=_drift_runs(conn),
+        newest=newest,
+        windows=windows,
+        quality=_quality(conn),
+        drift_runs=runs,
+        drift_columns=_drift_columns(conn, [r["run_id"] for r in runs]),
         alerts=_alerts(conn, max_alerts),
     )
 
 
-def _windowed(query: Any, since: datetime | None) -> Any:
-    return query.where(WindowMetrics.window_start > since) if since is not None else query
-
-
-def _cost(conn: Connection, since: datetime | None) -> Points:
-    query = _windowed(
-        select(WindowMetrics.window_start, func.sum(WindowMetrics.cost_total_usd)), since
-    ).group_by(WindowMetrics.window_start)
-    return [(t, float(v)) for t, v in conn.execute(query) if v is not None]
-
-
-def _errors(conn: Connection, since: datetime | None) -> Points:
-    query = _windowed(
-        select(
-            WindowMetrics.window_start,
-            func.sum(WindowMetrics.error_count),
-            func.sum(WindowMetrics.request_count),
-        ),
-        since,
-    ).group_by(WindowMetrics.window_start)
-    return [(t, float(e) / float(n)) for t, e, n in conn.execute(query) if n]
-
-
-def _latency(conn: Connection, since: datetime | None) -> dict[str, Points]:
-    query = _windowed(
-        select(
-            WindowMetrics.window_start,
-            WindowMetrics.feature_id,
-            func.max(WindowMetrics.latency_p95_ms),
-        ),
-        since,
-    ).group_by(WindowMetrics.window_start, WindowMetrics.feature_id)
-    out: dict[str, Points] = defaultdict(list)
-    for t, feature, value in conn.execute(query):
-        if value is not None:
-            out[feature].append((t, float(value)))
-    return dict(sorted(out.items()))
-
-
-def _quality(conn: Connection, days: int) -> list[QualityChart]:
+def _quality(conn: Connection) -> list[QualityChart]:
     charts = {
-        row.chart_id: QualityChart(row.chart_id, row.feature_id, row.metric)
+        row.chart_id: QualityChart(row.chart_id, row.feature_id, row.metric, row.mu0)
         for row in conn.execute(
-            select(ChartState.chart_id, ChartState.feature_id, ChartState.metric)
+            select(ChartState.chart_id, ChartState.feature_id, ChartState.metric, ChartState.mu0)
         )
     }
     newest = conn.execute(select(func.max(ChartPoint.window_start))).scalar()
@@ -103,7 +106,7 @@ def _quality(conn: Connection, days: int) -> list[QualityChart]:
         return []
     query = (
         select(ChartPoint.__table__)
-        .where(ChartPoint.window_start > newest - timedelta(days=days))
+        .where(ChartPoint.window_start > newest - LONGEST)
         .order_by(ChartPoint.chart_id, ChartPoint.window_start)
     )
     for p in conn.execute(query).mappings():
@@ -112,6 +115,7 @@ def _quality(conn: Connection, days: int) -> list[QualityChart]:
             continue
         t = p["window_start"]
         chart.mean.append((t, float(p["mean"])))
+        chart.signalled = bool(p["signal"])
         if p["z"] is not None:
             chart.ewma.append((t, float(p["z"])))
             if p["signal"]:
@@ -124,7 +128,14 @@ def _quality(conn: Connection, days: int) -> list[QualityChart]:
 
 def _alerts(conn: Connection, limit: int) -> list[dict[str, Any]]:
     query = select(Alert.__table__).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
-    return [alert_to_dict(row) for row in conn.execute(query).mappings()]
+    out = []
+    for row in conn.execute(query).mappings():
+        alert = alert_to_dict(row)
+        # Keep datetimes (alert_to_dict gives ISO strings) for ages and chart bands.
+        for name in ("created_at", "window_start", "window_end"):
+            alert[name] = row[name]
+        out.append(alert)
+    return out
 
 
 def _drift_runs(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
@@ -132,3 +143,17 @@ def _drift_runs(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
     # into every flow that regenerates the site.
     query = select(DriftRun.__table__).order_by(DriftRun.report_date.desc()).limit(limit)
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _drift_columns(conn: Connection, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not run_ids:
+        return out
+    query = (
+        select(DriftColumn.__table__)
+        .where(DriftColumn.run_id.in_(run_ids))
+        .order_by(DriftColumn.run_id, DriftColumn.drifted.desc(), DriftColumn.column_name)
+    )
+    for row in conn.execute(query).mappings():
+        out[row["run_id"]].append(dict(row))
+    return out

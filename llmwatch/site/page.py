@@ -1,152 +1,295 @@
-"""The reports site: ``reports/index.html``, the page an on-call engineer opens first.
+"""The reports site: ``reports/index.html``, the page an on-call engineer opens first,
+and the pages it links to.
 
-A single static file with inline CSS and inline SVG charts: it opens from disk with no
-server and no network. Every value that comes from the warehouse is escaped, since
-feature ids, messages and alert details can carry user-supplied text.
+Static files with inline CSS and inline SVG charts: they open from disk with no server
+and no network, and a Content-Security-Policy forbids scripts. Pages:
+
+- ``index.html`` (last 24 h, hourly), ``index@7d.html``, ``index@30d.html`` (daily): recent
+  alerts grouped by series, each linked to its triage page; one row per feature and per
+  model, cells coloured by state; cost, error rate, latency and requests by feature;
+- ``feature/<id>[@7d|@30d].html`` and ``model/<id>[...]``: cost, requests, latency and
+  TTFT percentiles, error and refusal rate, tokens, judged quality on its control chart,
+  with the alerted windows shaded; the alerts and drifted columns;
+- ``drift-summary/<day>.html``: the frame of each Evidently report (``drift/<day>.html``);
+- ``triage/<alert id>.html``: written here for every alert shown that has none yet.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Engine
 
 from llmwatch.files import write_public_text
+from llmwatch.site.alerts import alert_bands, alerts_by_series, column_states, write_triage_pages
 from llmwatch.site.data import SiteData, load_site_data
+from llmwatch.site.detail import entity_page
+from llmwatch.site.drift_pages import drift_summary_page, drift_table
+from llmwatch.site.layout import (
+    RANGES,
+    Range,
+    feature_name,
+    frame,
+    home_name,
+    model_name,
+    ms,
+    pct,
+    range_nav,
+    usd,
+)
+from llmwatch.site.rollup import DAY, Bucket, floor, rollup, series, total
 from llmwatch.site.svg import Series, line_chart
 
-DRIFT_DIR = "drift"
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:1100px}
-h1{margin-bottom:.2rem} .meta{color:#666;margin-top:0}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4} .sev-critical{color:#b00020;font-weight:bold} .sev-warning{color:#a15c00}
-.drifted{color:#b00020;font-weight:bold} figure.chart{margin:0 0 1rem}
-figcaption{font-weight:600;margin-bottom:.25rem} .empty{color:#888}
-"""
-
-
-def drift_report_name(report_date: str) -> str:
-    return f"{DRIFT_DIR}/{report_date}.html"
-
-
-def generate_site(engine: Engine, reports_dir: Path, *, days: int = 7) -> Path:
-    """Write ``reports_dir/index.html`` from the warehouse; returns its path."""
+def generate_site(engine: Engine, reports_dir: Path, *, now: datetime | None = None) -> Path:
+    """Write every page of the site from the warehouse; returns the path of index.html."""
+    generated_at = now or datetime.now(UTC)
     with engine.connect() as conn:
-        data = load_site_data(conn, days=days)
-    page = render_index(data, reports_dir, generated_at=datetime.now(UTC))
-    # Written whole then renamed, world-readable (a web server serves it).
-    return write_public_text(reports_dir / "index.html", page)
+        data = load_site_data(conn)
+    write_triage_pages(engine, reports_dir, data.alerts)
+    for run in data.drift_runs:
+        name, page = drift_summary_page(run, data.drift_columns.get(run["run_id"], []),
+                                        reports_dir, generated_at)  # fmt: skip
+        write_public_text(reports_dir / name, page)
+    index = reports_dir / "index.html"
+    for r in RANGES:
+        write_public_text(
+            reports_dir / home_name(r), render_home(data, r, reports_dir, generated_at)
+        )
+        if data.newest is None:
+            continue
+        start = r.start(data.newest)
+        rows = [w for w in data.windows if w["window_start"] >= start]
+        for feature in data.features:
+            page = entity_page(data, r, "feature", feature, rows, reports_dir, generated_at)
+            write_public_text(reports_dir / feature_name(feature, r), page)
+        for model in data.models:
+            page = entity_page(data, r, "model", model, rows, reports_dir, generated_at)
+            write_public_text(reports_dir / model_name(model, r), page)
+    return index
+
+
+def render_home(data: SiteData, r: Range, reports_dir: Path, generated_at: datetime) -> str:
+    start = r.start(data.newest) if data.newest is not None else None
+    rows = [w for w in data.windows if start is not None and w["window_start"] >= start]
+    in_range = [a for a in data.alerts if start is None or _anchor(a) >= start]
+    sections = [
+        f"<h2>Recent alerts by series ({len(data.alerts)} newest alerts)</h2>",
+        alerts_by_series(data.alerts, generated_at, root=""),
+        f"<h2>Features ({r.title})</h2>",
+        _feature_table(data, rows, in_range, r),
+        f"<h2>Models ({r.title})</h2>",
+        _model_table(data, rows, in_range, r),
+        f"<h2>Operations by feature (per {r.step_name})</h2>",
+        _overview_charts(rows, r, alert_bands(in_range)),
+        f"<h2>Cost ({r.title})</h2>",
+        _cost_section(rows, r),
+        "<h2>Judged quality (EWMA control charts)</h2>",
+        _quality_links(data, r),
+        "<h2>Drift reports</h2>",
+        drift_table(data.drift_runs, data.drift_columns, reports_dir, root=""),
+        "<h2>Triage pages on disk</h2>",
+        _triage_list(reports_dir),
+    ]
+    nav = range_nav(r, {x.key: home_name(x) for x in RANGES}, "")
+    return frame(f"llmwatch: {r.title}", "".join(sections), root="", generated_at=generated_at,
+                 nav=nav)  # fmt: skip
 
 
 def render_index(data: SiteData, reports_dir: Path, generated_at: datetime) -> str:
-    sections = [
-        "<h2>Recent alerts</h2>",
-        _alerts_table(data.alerts),
-        "<h2>Operations (hourly)</h2>",
-        line_chart("Cost per hour (USD)", [Series("all features", data.cost_per_hour)]),
-        line_chart(
-            "Latency p95 (ms), worst model per feature",
-            [Series(feature, points) for feature, points in data.latency_p95.items()],
-        ),
-        line_chart("Error rate", [Series("all features", data.error_rate)]),
-        "<h2>Judged quality (EWMA control charts)</h2>",
-        _quality_charts(data),
-        "<h2>Drift reports</h2>",
-        _drift_table(data.drift_runs, reports_dir),
-        "<h2>Triage reports</h2>",
-        _triage_list(reports_dir),
-    ]
+    return render_home(data, RANGES[0], reports_dir, generated_at)
+
+
+def _anchor(alert: dict[str, Any]) -> datetime:
+    return alert["window_start"] or alert["created_at"]
+
+
+def _td(text: str, state: str = "", num: bool = True) -> str:
+    classes = " ".join(c for c in ("num" if num else "", f"state-{state}" if state else "") if c)
+    return f'<td class="{classes}">{text}</td>' if classes else f"<td>{text}</td>"
+
+
+def _feature_table(
+    data: SiteData, rows: list[dict[str, Any]], alerts: list[dict[str, Any]], r: Range
+) -> str:
+    if not rows:
+        return '<p class="empty">No windows in this range.</p>'
+    newest = data.newest
+    assert newest is not None
+    today = floor(newest, DAY)
+    week = [w for w in data.windows if today - 7 * DAY <= w["window_start"] < today]
+    quality = {c.feature_id: c for c in data.quality}
+    # "Today" is the UTC day of the newest window stored, which is today's date only
+    # when traffic is current: the header says which day it is.
+    head = (
+        "<tr><th>feature</th><th>requests</th><th>error rate</th><th>p95 latency "
+        f"(worst hour)</th><th>cost in range</th><th>cost {today:%Y-%m-%d}</th>"
+        "<th>that day vs the 7 days before (daily mean)</th>"
+        "<th>judged quality (EWMA vs baseline)</th></tr>"
+    )
+    out = []
+    for feature in data.features:
+        mine = [w for w in rows if w["feature_id"] == feature]
+        b = total(mine)
+        states = column_states([a for a in alerts if a["feature_id"] == feature])
+        cost_today = sum(
+            float(w["cost_total_usd"] or 0) for w in data.windows
+            if w["feature_id"] == feature and w["window_start"] >= today
+        )  # fmt: skip
+        past = sum(float(w["cost_total_usd"] or 0) for w in week if w["feature_id"] == feature)
+        days_seen = len({floor(w["window_start"], DAY) for w in week if w["feature_id"] == feature})
+        trend, trend_state = "-", "none"
+        if days_seen and past > 0:
+            ratio = cost_today / (past / days_seen) - 1
+            trend = f"{ratio:+.0%} (mean ${past / days_seen:,.2f}/day)"
+            trend_state = "ok"
+        q_text, q_state = _quality_cell(quality.get(feature), states.get("quality", ""))
+        page = feature_name(feature, r)
+        out.append(
+            f'<tr class="feature-row"><td><a href="{escape(page)}">{escape(feature)}</a></td>'
+            + _td(f"{b.requests:,}", "ok" if b.requests else "none")
+            + _td(pct(b.error_rate), states.get("errors", "ok"))
+            + _td(ms(b.percentile("latency_p95_ms")), states.get("latency", "ok"))
+            + _td(usd(b.cost) + _unpriced(b), states.get("cost", "ok"))
+            + _td(usd(cost_today), states.get("cost", "ok"))
+            + _td(escape(trend), states.get("cost", trend_state))
+            + _td(q_text, q_state)
+            + "</tr>"
+        )
+    return f'<table id="features">{head}{"".join(out)}</table>'
+
+
+def _unpriced(b: Bucket) -> str:
+    share = b.unpriced_share
+    return f" ({share:.0%} unpriced)" if share else ""
+
+
+def _quality_cell(chart: Any, alert_state: str) -> tuple[str, str]:
+    if chart is None or not chart.ewma:
+        return "not judged", "none"
+    z = chart.ewma[-1][1]
+    lcl = chart.lcl[-1][1] if chart.lcl else None
+    base = f"{z:.2f}" + (f" vs {chart.mu0:.2f}" if chart.mu0 is not None else " (baseline phase)")
+    if lcl is not None:
+        base += f", LCL {lcl:.2f}"
+    state = "bad" if chart.signalled else (alert_state or "ok")
+    return base, state
+
+
+def _model_table(
+    data: SiteData, rows: list[dict[str, Any]], alerts: list[dict[str, Any]], r: Range
+) -> str:
+    if not rows:
+        return '<p class="empty">No windows in this range.</p>'
+    head = (
+        "<tr><th>model</th><th>requests</th><th>error rate</th><th>refusal rate</th>"
+        "<th>p95 latency (worst hour)</th><th>cost</th><th>features</th></tr>"
+    )
+    out = []
+    for model in data.models:
+        mine = [w for w in rows if w["model_id"] == model]
+        b = total(mine)
+        states = column_states([a for a in alerts if a["model_id"] == model])
+        features = len({w["feature_id"] for w in mine})
+        out.append(
+            f'<tr class="model-row"><td><a href="{escape(model_name(model, r))}">'
+            f"{escape(model)}</a></td>"
+            + _td(f"{b.requests:,}", "ok" if b.requests else "none")
+            + _td(pct(b.error_rate), states.get("errors", "ok"))
+            + _td(pct(b.refusal_rate))
+            + _td(ms(b.percentile("latency_p95_ms")), states.get("latency", "ok"))
+            + _td(usd(b.cost) + _unpriced(b), states.get("cost", "ok"))
+            + _td(str(features))
+            + "</tr>"
+        )
+    return f'<table id="models">{head}{"".join(out)}</table>'
+
+
+def _overview_charts(rows: list[dict[str, Any]], r: Range, bands: Any) -> str:
+    by_feature = rollup(rows, r.step, lambda w: w["feature_id"])
+
+    def chart(title: str, value: Callable[[Bucket], float | None], **kw: Any) -> str:
+        lines = [Series(f, series(b, value)) for f, b in sorted(by_feature.items())]
+        return line_chart(title, lines, bands=bands, **kw)
+
+    unit = r.step_name
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        # No script may run on this page, whatever ends up in it.
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>llmwatch reports</title><style>{_CSS}</style></head><body>"
-        "<h1>llmwatch</h1>"
-        f'<p class="meta">Generated {escape(generated_at.isoformat(timespec="seconds"))}</p>'
-        + "".join(sections)
-        + "</body></html>"
+        chart(f"Cost per {unit} by feature (USD)", lambda b: b.cost, unit="USD")
+        + chart(f"Error rate per {unit} by feature", lambda b: b.error_rate, percent=True)
+        + chart(
+            f"Latency p95 by feature (ms, worst model and hour in each {unit})",
+            lambda b: b.percentile("latency_p95_ms"),
+            unit="ms",
+        )
+        + chart(f"Requests per {unit} by feature", lambda b: float(b.requests), unit="req")
     )
 
 
-def _quality_charts(data: SiteData) -> str:
+def _cost_section(rows: list[dict[str, Any]], r: Range) -> str:
+    """Cost per bucket by model, and the ten feature x model pairs that spent most.
+
+    The unpriced share is shown beside each cost: a request without a price adds nothing
+    to the sum, so a cheap-looking row may only be unpriced.
+    """
+    by_model = rollup(rows, r.step, lambda w: w["model_id"])
+    chart = line_chart(
+        f"Cost per {r.step_name} by model (USD)",
+        [Series(m, series(b, lambda x: x.cost)) for m, b in sorted(by_model.items())],
+        unit="USD",
+    )
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for w in rows:
+        groups.setdefault((w["feature_id"], w["model_id"]), []).append(w)
+    totals = {key: total(group) for key, group in groups.items()}
+    spent = sum(b.cost for b in totals.values())
+    top = sorted(totals.items(), key=lambda kv: -kv[1].cost)[:10]
+    if not top:
+        return chart
+    head = (
+        "<tr><th>feature</th><th>model</th><th>cost</th><th>share</th><th>requests</th>"
+        "<th>cost per 1k requests</th><th>unpriced requests</th></tr>"
+    )
+    body = []
+    for (feature, model), b in top:
+        share = b.cost / spent if spent else None
+        per_k = b.cost / b.requests * 1000 if b.requests else None
+        body.append(
+            f'<tr class="spender"><td><a href="{escape(feature_name(feature, r))}">'
+            f"{escape(feature)}</a></td><td>{escape(model)}</td>"
+            + _td(usd(b.cost))
+            + _td(pct(share))
+            + _td(f"{b.requests:,}")
+            + _td(usd(per_k))
+            + _td(pct(b.unpriced_share), "warn" if b.unpriced else "")
+            + "</tr>"
+        )
+    return (
+        chart
+        + "<h3>Top spenders (feature x model)</h3>"
+        + f'<table id="top-spenders">{head}{"".join(body)}</table>'
+    )
+
+
+def _quality_links(data: SiteData, r: Range) -> str:
     if not data.quality:
         return '<p class="empty">No judged windows yet.</p>'
-    out = []
-    for chart in data.quality:
-        out.append(
-            line_chart(
-                f"{chart.feature_id}: {chart.metric}",
-                [
-                    Series("window mean", chart.mean, color="#bbbbbb"),
-                    Series("EWMA", chart.ewma, color="#1f77b4", marks=chart.signals),
-                    Series("UCL", chart.ucl, color="#d62728", dashed=True),
-                    Series("LCL", chart.lcl, color="#d62728", dashed=True),
-                ],
-            )
+    items = []
+    for c in data.quality:
+        state = "bad" if c.signalled else "ok"
+        items.append(
+            f'<li class="state-{state}"><a href="{escape(feature_name(c.feature_id, r))}">'
+            f"{escape(c.feature_id)}: {escape(c.metric)}</a>"
+            f"{' - outside its control limits' if c.signalled else ''}</li>"
         )
-    return "".join(out)
-
-
-def _alerts_table(alerts: list[dict[str, Any]]) -> str:
-    if not alerts:
-        return '<p class="empty">No alerts.</p>'
-    head = (
-        "<tr>"
-        + "".join(
-            f"<th>{name}</th>"
-            for name in ("created", "kind", "severity", "scope", "window", "message")
-        )
-        + "</tr>"
-    )
-    rows = []
-    for a in alerts:
-        scope = " / ".join(str(p) for p in (a["feature_id"], a["model_id"]) if p) or "all"
-        window = f"{a['window_start'] or ''} .. {a['window_end'] or ''}"
-        rows.append(
-            f'<tr class="alert"><td>{escape(str(a["created_at"]))}</td><td>{escape(a["kind"])}</td>'
-            f'<td class="sev-{escape(a["severity"])}">{escape(a["severity"])}</td>'
-            f"<td>{escape(scope)}</td><td>{escape(window)}</td><td>{escape(a['message'])}</td></tr>"
-        )
-    return f'<table id="alerts">{head}{"".join(rows)}</table>'
-
-
-def _drift_table(runs: list[dict[str, Any]], reports_dir: Path) -> str:
-    if not runs:
-        return '<p class="empty">No drift reports yet.</p>'
-    head = (
-        "<tr><th>day</th><th>drifted columns</th><th>share</th>"
-        "<th>reference rows</th><th>current rows</th><th>report</th></tr>"
-    )
-    rows = []
-    for run in runs:
-        day = str(run["report_date"])
-        name = drift_report_name(day)
-        link = (
-            f'<a href="{escape(quote(name))}">{escape(day)}</a>'
-            if (reports_dir / name).is_file()
-            else "(file missing)"
-        )
-        share = run["drift_share"]
-        share_text = "" if share is None else f"{share:.0%}"
-        css = ' class="drifted"' if run["n_drifted"] else ""
-        rows.append(
-            f'<tr class="drift-run"><td>{escape(day)}</td>'
-            f"<td{css}>{run['n_drifted']} / {run['n_columns']}</td><td>{share_text}</td>"
-            f"<td>{run['n_reference']}</td><td>{run['n_current']}</td><td>{link}</td></tr>"
-        )
-    return f'<table id="drift-reports">{head}{"".join(rows)}</table>'
+    return f'<ul id="quality-charts">{"".join(items)}</ul>'
 
 
 def _triage_list(reports_dir: Path) -> str:
-    """Links to the triage pages on disk (``llmwatch triage`` writes triage/<alert id>.html)."""
+    """Links to the triage pages on disk (triage/<alert id>.html)."""
     folder = reports_dir / "triage"
     ids = sorted(
         (int(p.stem) for p in folder.glob("*.html") if p.stem.isdigit()) if folder.is_dir() else (),
@@ -154,5 +297,6 @@ def _triage_list(reports_dir: Path) -> str:
     )
     if not ids:
         return '<p class="empty">No triage reports yet.</p>'
-    items = "".join(f'<li><a href="triage/{i}.html">alert #{i}</a></li>' for i in ids)
-    return f'<ul id="triage-reports">{items}</ul>'
+    items = "".join(f'<li><a href="triage/{i}.html">alert #{i}</a></li>' for i in ids[:200])
+    more = f"<li>and {len(ids) - 200} older</li>" if len(ids) > 200 else ""
+    return f'<ul id="triage-reports">{items}{more}</ul>'

@@ -31,7 +31,13 @@ def test_the_reports_index_is_world_readable(
     index = generate_site(engine, reports)
     assert mode(index) == 0o644
     assert mode(reports) == mode(reports.parent) == 0o755
-    assert [p.name for p in reports.iterdir()] == ["index.html"]  # no temporary left
+    # One home page per range, each world-readable; no temporary left.
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "index.html",
+        "index@30d.html",
+        "index@7d.html",
+    ]
+    assert {mode(p) for p in reports.iterdir()} == {0o644}
     generate_site(engine, reports)  # rewritten in place: still readable
     assert mode(index) == 0o644
 

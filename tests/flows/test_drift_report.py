@@ -103,7 +103,7 @@ def test_shift_day_report_alert_artifacts_and_site(
     if warehouse_url.startswith("postgresql"):
         return  # the pages are the same on both backends; render them once
     index_dom = _dump_dom(Path("reports/index.html"), tmp_path / "chrome1")
-    assert index_dom.count("<svg") == 4
+    assert index_dom.count("<svg") == 5  # four operations charts and cost by model
     assert index_dom.count('class="series"') >= 6
     assert "&lt;script&gt;document.title" in index_dom
     assert 'href="drift/2025-06-05.html"' in index_dom
@@ -127,6 +127,6 @@ def test_cost_run_regenerates_the_site(engine: Engine, traffic: Path) -> None:
     cost_aggregation_flow(start=start, end=start + timedelta(hours=3))
 
     page = Path("reports/index.html").read_text()
-    cost_chart = page.split('data-chart="Cost per hour (USD)"', 1)[1].split("</figure>", 1)[0]
-    assert cost_chart.count('class="series"') == 1
+    cost_chart = page.split('data-chart="Cost per hour by feature (USD)"', 1)[1].split("</figure>", 1)[0]
+    assert cost_chart.count('class="series"') == 3  # one line per feature of the traffic
     assert "No data yet." not in cost_chart

@@ -1,4 +1,5 @@
-"""The reports index page from the warehouse, on SQLite and PostgreSQL."""
+"""The reports site from the warehouse, on SQLite and PostgreSQL: the pages, their links,
+their charts, and escaping."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
+from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.site import generate_site
-from llmwatch.warehouse.models import DriftRun
-from tests.core.site.warehouse_rows import HOSTILE, fill_warehouse
+from llmwatch.site.layout import slug
+from llmwatch.warehouse.models import DriftColumn, DriftRun, WindowMetrics
+from tests.core.site.warehouse_rows import FEATURES, HOSTILE, START, fill_warehouse
+
+NOW = datetime(2025, 6, 3, 0, 30, tzinfo=UTC)
 
 
 def _drift_run(engine: Engine, day: date) -> None:
@@ -22,16 +27,174 @@ def _drift_run(engine: Engine, day: date) -> None:
                 "run_id": f"drift-{day}", "report_date": day.isoformat(),
                 "reference_start": start - timedelta(days=7), "reference_end": start,
                 "current_start": start, "current_end": start + timedelta(days=1),
-                "n_reference": 5000, "n_current": 2000, "drift_share": 0.4, "n_drifted": 6,
-                "n_columns": 15, "report_path": f"reports/drift/{day}.html",
+                "n_reference": 5000, "n_current": 2000, "drift_share": 0.4, "n_drifted": 1,
+                "n_columns": 2, "report_path": f"reports/drift/{day}.html",
                 "created_at": start + timedelta(days=1),
             },
         )  # fmt: skip
+        conn.execute(
+            insert(DriftColumn),
+            [
+                {"run_id": f"drift-{day}", "column_name": "input_length", "method": "K-S p_value",
+                 "score": 0.001, "threshold": 0.05, "drifted": True},
+                {"run_id": f"drift-{day}", "column_name": HOSTILE, "method": "Jensen-Shannon",
+                 "score": 0.02, "threshold": 0.1, "drifted": False},
+            ],
+        )  # fmt: skip
 
 
-def test_index_has_charts_alerts_and_drift_reports_all_escaped(
+def links(page: Path) -> list[str]:
+    return re.findall(r'href="([^"]+)"', page.read_text())
+
+
+def all_pages(reports: Path) -> list[Path]:
+    return sorted(p for p in reports.rglob("*.html") if p.parent.name != "drift")
+
+
+def test_every_page_link_resolves_and_alert_links_lead_to_triage_pages(
     engine: Engine, tmp_path: Path
 ) -> None:
+    fill_warehouse(engine)
+    _drift_run(engine, date(2025, 6, 2))
+    reports = tmp_path / "reports"
+    (reports / "drift").mkdir(parents=True)
+    (reports / "drift" / "2025-06-02.html").write_text("<html>evidently</html>")
+
+    generate_site(engine, reports, now=NOW)
+
+    pages = all_pages(reports)
+    names = {p.relative_to(reports).as_posix() for p in pages}
+    for r in ("", "@7d", "@30d"):
+        assert {f"index{r}.html", f"feature/rag_qa{r}.html", f"model/gpt-4o-mini{r}.html"} <= names
+    assert "triage/1.html" in names  # written for the alert, without `llmwatch triage`
+    assert "drift-summary/2025-06-02.html" in names
+    for page in pages:
+        if page.parent.name == "triage":
+            continue
+        for href in links(page):
+            assert (page.parent / href).resolve().is_file(), (page, href)
+    home = (reports / "index.html").read_text()
+    assert 'href="triage/1.html"' in home
+    assert 'class="alert-series"' in home
+
+
+def test_home_shows_alerts_grouped_by_series_with_age_and_feature_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    fill_warehouse(engine)
+    t = START + timedelta(hours=20)
+    with engine.begin() as conn:  # two alerts of one series (past the cool-down) and another
+        record_alerts(conn, [NewAlert(kind="slo_breach", flow="cost", feature_id="support_chat",
+                                      model_id="gpt-4o-mini", metric="error_rate",
+                                      severity="critical", message="errors up",
+                                      window_start=t, window_end=t + timedelta(hours=1))],
+                      now=NOW - timedelta(minutes=75))  # fmt: skip
+        record_alerts(conn, [NewAlert(kind="slo_breach", flow="cost", feature_id="support_chat",
+                                      model_id="gpt-4o-mini", metric="error_rate",
+                                      severity="warning", message="errors still up",
+                                      window_start=t - timedelta(hours=12),
+                                      window_end=t - timedelta(hours=11))],
+                      now=NOW - timedelta(minutes=5))  # fmt: skip
+
+        record_alerts(conn, [NewAlert(kind="input_drift", flow="drift", message="drifted",
+                                      window_start=START, window_end=START + timedelta(days=1))],
+                      now=NOW - timedelta(minutes=1))  # fmt: skip
+
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+
+    # Three scoped alerted windows on each of the four charts; the all-traffic day is none.
+    assert home.count('class="alert-band"') == 3 * 4
+    series_rows = re.findall(r'<tr class="alert-series">(.*?)</tr>', home)
+    assert len(series_rows) == 3  # slo_breach x support_chat x gpt-4o-mini, quality, drift
+    first = series_rows[0]  # the critical series first
+    assert "slo_breach" in first
+    assert ">critical<" in first
+    assert '<a href="triage/3.html" class="triage">#3</a>' in first  # latest alert of it
+    assert '<a href="triage/2.html" class="triage">#2</a>' in first  # earlier in series
+    assert "<td>5 min</td>" in first
+    assert "2025-06-02 08:00 .. 2025-06-02 09:00" in first  # minutes, no microseconds
+    assert "<th>cost 2025-06-02</th>" in home  # the day of the newest window, named
+    rows = re.findall(r'<tr class="feature-row">(.*?)</tr>', home)
+    assert [re.search(r">([a-z_]+)</a>", r).group(1) for r in rows] == sorted(FEATURES)  # type: ignore[union-attr]
+    support = rows[1]
+    assert '<a href="feature/support_chat.html">' in support
+    assert 'class="num state-bad">1.9%' in support  # the critical error-rate alert (46/2400)
+    assert ">2,400<" in support
+    assert 'class="num state-bad">' in rows[0]  # rag_qa's chart signalled
+
+
+def test_error_rate_is_per_feature_not_diluted(engine: Engine, tmp_path: Path) -> None:
+    fill_warehouse(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            update(WindowMetrics)
+            .where(WindowMetrics.feature_id == "rag_qa")
+            .values(error_count=30, error_rate=0.3)
+        )
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+    chart = re.search(r'data-chart="Error rate per hour by feature">(.*?)</figure>', home)
+    assert chart is not None
+    assert 'data-series="rag_qa"' in chart.group(1)
+    assert 'data-series="support_chat"' in chart.group(1)
+    assert ">30 %</text>" in chart.group(1)  # the top of the axis: rag_qa's own rate
+    assert 'class="num state-ok">30.0%' in home
+
+
+def test_feature_page_charts_ticks_bands_and_fitted_control_chart(
+    engine: Engine, tmp_path: Path
+) -> None:
+    fill_warehouse(engine)
+    reports = tmp_path / "r"
+    generate_site(engine, reports, now=NOW)
+    page = (reports / "feature" / "rag_qa.html").read_text()
+
+    charts = re.findall(r'<figure class="chart" data-chart="([^"]+)">', page)
+    assert charts == [
+        "judge_score per judged window, baseline mean 4.200",
+        "Cost per hour by model (USD)",
+        "Requests per hour by model",
+        "Latency percentiles (ms, worst model and hour in each hour)",
+        "Time to first token (ms, worst model and hour in each hour)",
+        "Error rate per hour by model",
+        "Error and refusal rate per hour",
+        "Tokens per hour",
+    ]
+    assert page.count('class="alert-band"') == len(charts)  # the alerted window on every chart
+    assert len(re.findall(r'class="xtick"[^>]*>([^<]+)<', page)) >= 5 * len(charts)
+    quality = page[: page.index("Cost per hour")]
+    yticks = [float(v.split()[0]) for v in re.findall(r'class="ytick"[^>]*>([^<]+)<', quality)]
+    assert min(yticks) > 3.5  # fitted to the data and the limits (4.0 .. 4.4), not from 0
+    assert quality.count('class="signal"') == 2
+    for name in ("window mean", "EWMA", "UCL", "LCL", "p50", "p95", "p99"):
+        assert f'data-series="{name}"' in page
+    assert "USD</text>" in page
+    assert "ms</text>" in page
+    assert "%</text>" in page
+    assert '<a href="rag_qa@7d.html" class="range">' in page
+    assert '<a href="../index.html">Home</a>' in page
+
+
+def test_range_pages_use_daily_buckets(engine: Engine, tmp_path: Path) -> None:
+    fill_warehouse(engine, hours=24 * 10)
+    reports = tmp_path / "r"
+    generate_site(engine, reports, now=NOW)
+    week = (reports / "index@7d.html").read_text()
+    month = (reports / "index@30d.html").read_text()
+    day = (reports / "index.html").read_text()
+
+    def points(page: str, chart: str) -> int:
+        found = re.search(rf'data-chart="{re.escape(chart)}">.*?points="([^"]+)"', page)
+        assert found is not None
+        return len(found.group(1).split())
+
+    assert points(day, "Cost per hour by feature (USD)") == 24
+    assert points(week, "Cost per day by feature (USD)") == 7
+    assert points(month, "Cost per day by feature (USD)") == 10  # all the data there is
+    assert "<b>last 7 days</b>" in week
+    assert '<a href="index.html" class="range">last 24 h</a>' in week
+
+
+def test_drift_summary_frames_the_evidently_report(engine: Engine, tmp_path: Path) -> None:
     fill_warehouse(engine)
     _drift_run(engine, date(2025, 6, 2))
     _drift_run(engine, date(2025, 6, 3))
@@ -39,32 +202,68 @@ def test_index_has_charts_alerts_and_drift_reports_all_escaped(
     (reports / "drift").mkdir(parents=True)
     (reports / "drift" / "2025-06-03.html").write_text("<html>report</html>")
 
-    page = generate_site(engine, reports).read_text()
+    home = generate_site(engine, reports, now=NOW).read_text()
+    frame = (reports / "drift-summary" / "2025-06-03.html").read_text()
 
-    charts = re.findall(r'<figure class="chart" data-chart="([^"]+)">', page)
-    assert charts == [
-        "Cost per hour (USD)",
-        "Latency p95 (ms), worst model per feature",
-        "Error rate",
-        "rag_qa: judge_score",
-    ]
-    # Two latency lines (one per feature); the quality chart has mean, EWMA and both limits.
-    assert page.count('data-series="rag_qa"') == 1
-    assert page.count('data-series="support_chat"') == 1
-    for name in ("window mean", "EWMA", "UCL", "LCL"):
-        assert f'data-series="{name}"' in page
-    assert page.count('fill="#d62728"') == 2  # the two signalled windows
-    assert HOSTILE not in page
-    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in page
-    assert "<script" not in page
-    assert '<a href="drift/2025-06-03.html">2025-06-03</a>' in page
-    assert page.count('class="drift-run"') == 2
-    assert "(file missing)" in page  # 2025-06-02's file is not there: no dead link
+    assert "<title>Drift report 2025-06-03 - llmwatch</title>" in frame
+    assert "reference period 2025-05-27 00:00 .. 2025-06-03 00:00 UTC" in frame
+    assert "<td>input_length</td><td>K-S p_value</td><td>0.001</td>" in frame
+    assert '<a href="../drift/2025-06-03.html">Evidently report 2025-06-03</a>' in frame
+    assert '<a href="../index.html">Home</a>' in frame
+    assert '<a href="drift-summary/2025-06-03.html">2025-06-03</a>' in home
+    assert "(file missing)" in (reports / "drift-summary" / "2025-06-02.html").read_text()
+    assert HOSTILE not in frame
+
+
+def test_hostile_ids_and_text_are_escaped_and_stay_in_their_folder(
+    engine: Engine, tmp_path: Path
+) -> None:
+    hostile_feature = '"><img src=x onerror=alert(1)>../../x'
+    fill_warehouse(engine, features=(hostile_feature, "rag_qa"))
+    reports = tmp_path / "reports"
+    generate_site(engine, reports, now=NOW)
+    pages = list(reports.rglob("*.html"))
+    assert all(reports in p.parents for p in pages)
+    assert (reports / "feature" / f"{slug(hostile_feature)}.html").is_file()
+    for page in pages:
+        text = page.read_text()
+        assert "<script" not in text
+        assert "<img" not in text
+        assert HOSTILE not in text
+    assert (
+        "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;"
+        in (reports / "index.html").read_text()
+    )
 
 
 def test_empty_warehouse_gives_a_page_with_no_data_panels(engine: Engine, tmp_path: Path) -> None:
-    page = generate_site(engine, tmp_path / "reports").read_text()
-    assert page.count("No data yet.") == 3
+    page = generate_site(engine, tmp_path / "reports", now=NOW).read_text()
     assert "No alerts." in page
+    assert page.count("No windows in this range.") == 2
+    assert page.count("No data yet.") == 5  # four operations charts and cost by model
     assert "No drift reports yet." in page
     assert "No judged windows yet." in page
+
+
+def test_cost_by_model_and_top_spenders_show_the_unpriced_share(
+    engine: Engine, tmp_path: Path
+) -> None:
+    fill_warehouse(engine)
+    with engine.begin() as conn:  # rag_qa spends twice as much; a quarter of it unpriced
+        conn.execute(
+            update(WindowMetrics)
+            .where(WindowMetrics.feature_id == "rag_qa")
+            .values(cost_total_usd=WindowMetrics.cost_total_usd * 2, unpriced_count=25)
+        )
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+
+    assert 'data-chart="Cost per hour by model (USD)"' in home
+    spenders = re.findall(r'<tr class="spender">(.*?)</tr>', home)
+    assert [re.search(r">([a-z_]+)</a>", s).group(1) for s in spenders] == [  # type: ignore[union-attr]
+        "rag_qa",
+        "support_chat",
+    ]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", spenders[0])
+    # cost 2 x (24 x 0.5 + 0.1 x 276) = 79.20 of 118.80 in all; 25 of 100 unpriced
+    assert cells == ["gpt-4o-mini", "$79.20", "66.7%", "2,400", "$33.00", "25.0%"]
+    assert 'class="num state-warn">25.0%' in spenders[0]

@@ -36,12 +36,12 @@ def _window(t: datetime, feature: str, i: int) -> dict[str, object]:
     return row
 
 
-def fill_warehouse(engine: Engine, hours: int = 24) -> None:
+def fill_warehouse(engine: Engine, hours: int = 24, features: tuple[str, ...] = FEATURES) -> None:
     times = [START + timedelta(hours=h) for h in range(hours)]
     with engine.begin() as conn:
         conn.execute(
             insert(WindowMetrics),
-            [_window(t, f, i) for i, t in enumerate(times) for f in FEATURES],
+            [_window(t, f, i) for i, t in enumerate(times) for f in features],
         )
         conn.execute(
             insert(ChartState),
