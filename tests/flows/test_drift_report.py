@@ -127,6 +127,7 @@ def test_cost_run_regenerates_the_site(engine: Engine, traffic: Path) -> None:
     cost_aggregation_flow(start=start, end=start + timedelta(hours=3))
 
     page = Path("reports/index.html").read_text()
-    cost_chart = page.split('data-chart="Cost per hour by feature (USD)"', 1)[1].split("</figure>", 1)[0]
+    marker = 'data-chart="Cost per hour by feature (USD)"'
+    cost_chart = page.split(marker, 1)[1].split("</figure>", 1)[0]
     assert cost_chart.count('class="series"') == 3  # one line per feature of the traffic
     assert "No data yet." not in cost_chart
