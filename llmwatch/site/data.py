@@ -21,6 +21,7 @@ from llmwatch.warehouse.models import (
     ChartState,
     DriftColumn,
     DriftRun,
+    SloStatus,
     WindowMetrics,
 )
 
@@ -65,6 +66,8 @@ class SiteData:
     drift_runs: list[dict[str, Any]]
     drift_columns: dict[str, list[dict[str, Any]]]  # run_id -> columns
     alerts: list[dict[str, Any]]
+    # feature_id -> the latest burn-rate evaluation of each of its SLOs (llmwatch.slo)
+    slos: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -91,7 +94,16 @@ def load_site_data(conn: Connection, max_alerts: int = 200) -> SiteData:
         drift_runs=runs,
         drift_columns=_drift_columns(conn, [r["run_id"] for r in runs]),
         alerts=_alerts(conn, max_alerts),
+        slos=_slos(conn),
     )
+
+
+def _slos(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    query = select(SloStatus.__table__).order_by(SloStatus.feature_id, SloStatus.slo)
+    for row in conn.execute(query).mappings():
+        out[row["feature_id"]].append(dict(row))
+    return dict(out)
 
 
 def _quality(conn: Connection) -> list[QualityChart]:

@@ -14,6 +14,7 @@ from llmwatch.site.data import SiteData
 from llmwatch.site.drift_pages import drift_table
 from llmwatch.site.layout import RANGES, Range, feature_name, frame, model_name, range_nav
 from llmwatch.site.rollup import Bucket, rollup, series, total
+from llmwatch.site.slos import slo_table
 from llmwatch.site.svg import Series, line_chart
 
 
@@ -85,6 +86,8 @@ def entity_page(
     sections = [summary]
     if kind == "feature":
         sections += [
+            "<h2>SLOs (error budget)</h2>",
+            slo_table(data.slos.get(entity, []), generated_at),
             "<h2>Judged quality (EWMA control chart)</h2>",
             _quality(data, entity, start, bands),
         ]

@@ -267,3 +267,32 @@ def test_cost_by_model_and_top_spenders_show_the_unpriced_share(
     # cost 2 x (24 x 0.5 + 0.1 x 276) = 79.20 of 118.80 in all; 25 of 100 unpriced
     assert cells == ["gpt-4o-mini", "$79.20", "66.7%", "2,400", "$33.00", "25.0%"]
     assert 'class="num state-warn">25.0%' in spenders[0]
+
+
+def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_path: Path) -> None:
+    from llmwatch.warehouse.models import SloStatus
+
+    fill_warehouse(engine)
+    common = {"feature_id": "rag_qa", "evaluated_at": NOW - timedelta(minutes=4),
+              "budget_days": 30.0, "paging": False, "ticketing": False}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(SloStatus), [
+            {**common, "slo": "latency", "objective": 0.99, "threshold_ms": 10_000.0,
+             "events": 5000, "bad_events": 75, "remaining_budget": -0.5,
+             "burn_rates": {"1h": 20.0, "5m": 18.0}, "paging": True},
+            {**common, "slo": "errors", "objective": 0.99, "threshold_ms": None,
+             "events": 5000, "bad_events": 10, "remaining_budget": 0.8, "burn_rates": {}},
+        ])  # fmt: skip
+    reports = tmp_path / "r"
+    generate_site(engine, reports, now=NOW)
+    page = (reports / "feature" / "rag_qa.html").read_text()
+    table = page.split('<table class="slos">', 1)[1].split("</table>", 1)[0]
+    errors, latency = table.split("<tr>")[2:]  # ordered by SLO name
+    assert "99.00% requests under 10,000 ms (30 d)" in latency
+    assert '<td class="state-bad">-50%</td>' in latency
+    assert "1h 20.0x, 5m 18.0x" in latency
+    assert ">page<" in latency
+    assert '<td class="state-ok">80%</td>' in errors
+    assert "75 / 5,000" in latency
+    other = (reports / "feature" / "support_chat.html").read_text()
+    assert "No SLO evaluated for this feature yet." in other
