@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from llmwatch.incidents import join_incident, touch_incident
+from llmwatch.incidents import join_incident, quiet_age, touch_incident
 from llmwatch.redact import redact, redact_json
+from llmwatch.settings import get_settings
 from llmwatch.warehouse.models import Alert, Incident
 
 ALERT_KINDS = frozenset(
@@ -79,11 +80,13 @@ def record_alerts(
     An alert is suppressed when the same series already has an alert whose window
     starts within ``cooldown`` of this one's (alerts without a window compare their
     creation time); it still tells its open incident that the condition persists.
-    ``notify=False`` stores and groups without telling anyone. Returns the ids of the
-    stored alerts.
+    ``notify=False`` stores and groups without telling anyone (a gate run); so does an
+    alert about a window older than ``incidents.quiet_age`` (a back-fill). Returns the
+    ids of the stored alerts.
     """
     created_at = now or datetime.now(UTC)
     stored: list[int] = []
+    routing = get_settings().routing if alerts else None
     for alert in alerts:
         anchor = alert.window_start or created_at
         seen_at = alert.window_end or anchor
@@ -107,7 +110,9 @@ def record_alerts(
             "series_key": alert.series_key,
         }
         alert_id = conn.execute(insert(Alert).returning(Alert.id), row).scalar_one()
-        join_incident(conn, alert_id, row, seen_at, created_at, notify=notify)
+        assert routing is not None
+        fresh = seen_at > created_at - quiet_age(routing, alert.kind)
+        join_incident(conn, alert_id, row, seen_at, created_at, notify=notify and fresh)
         stored.append(alert_id)
     return stored
 

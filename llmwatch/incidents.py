@@ -108,6 +108,17 @@ def maintain(
     return queued
 
 
+def resolve_after(settings: RoutingSettings, kind: str) -> timedelta:
+    hours = settings.resolve_after_hours_by_kind.get(kind, settings.resolve_after_hours)
+    return timedelta(hours=hours)
+
+
+def quiet_age(settings: RoutingSettings, kind: str) -> timedelta:
+    """Alerts about conditions older than this are back-fills: stored, not notified.
+    Never shorter than the kind's resolve time, so nothing notifies open and resolve at once."""
+    return max(timedelta(hours=settings.quiet_backfill_hours), resolve_after(settings, kind))
+
+
 def maintain_incidents(engine: Engine, settings: RoutingSettings, now: datetime) -> list[int]:
     """``maintain`` with the routing settings, in its own transaction."""
     by_kind = {k: timedelta(hours=h) for k, h in settings.resolve_after_hours_by_kind.items()}

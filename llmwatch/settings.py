@@ -380,8 +380,15 @@ class RoutingSettings(Section):
     repeat_interval_hours: float = Field(default=24.0, gt=0)
     resolve_after_hours: float = Field(default=2.0, gt=0)
     resolve_after_hours_by_kind: dict[str, float] = Field(
-        default_factory=lambda: {"canary_regression": 192.0, "golden_regression": 48.0}
+        default_factory=lambda: {
+            "canary_regression": 192.0,
+            "golden_regression": 48.0,
+            "input_drift": 48.0,
+        }
     )
+    # A back-fill: an alert whose window ended longer ago than this (or than its kind's
+    # resolve time, if longer) joins or opens its incident without notifying anyone.
+    quiet_backfill_hours: float = Field(default=6.0, gt=0)
 
     @field_validator("resolve_after_hours_by_kind")
     @classmethod

@@ -201,3 +201,24 @@ def test_ack_and_resolve_by_hand_from_the_cli(engine: Engine, warehouse_url: str
     assert "note: rolled back" in hook.accepted[1]["summary"]
     with engine.connect() as conn:
         assert list_alerts(conn)[0]["state"] == "resolved"
+
+
+def test_a_backfill_of_old_windows_stores_its_incident_but_notifies_nobody(
+    engine: Engine,
+) -> None:
+    with webhook_receiver() as hook:
+        settings = settings_for(hook.url)
+        # Windows that ended 7 h and 8 h before the run (quiet_backfill_hours is 6).
+        late = T0 + 9 * HOUR
+        old = [window_alert(0), window_alert(1, "critical")]
+        flow_run(engine, settings, old, late, cooldown=timedelta(0))
+        # A live window of another series in the same run notifies.
+        flow_run(engine, settings, [window_alert(8, feature="rag")], late)
+        flow_run(engine, settings, [], late + 3 * HOUR)
+    assert [(b["event"], b["feature_id"]) for b in hook.accepted] == [
+        ("opened", "rag"),
+        ("resolved", "rag"),
+    ]
+    chat, _ = incidents(engine)
+    assert (chat.feature_id, chat.state, chat.alert_count) == ("chat", "resolved", 2)
+    assert chat.last_notified_at is None

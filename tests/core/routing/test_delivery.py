@@ -13,7 +13,8 @@ from llmwatch.settings import RoutingSettings, Webhook
 from llmwatch.warehouse.models import NotificationDelivery as AlertDelivery
 from tests.core.routing.receiver import webhook_receiver
 
-T0 = datetime(2026, 11, 1, 10, tzinfo=UTC)
+# Recent windows: alerts about old ones are back-fills, which notify nobody.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 SECRET = "T000/B000/XXXXsecretXXXX"
 
 
