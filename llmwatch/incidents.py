@@ -151,7 +151,11 @@ def resolve(conn: Connection, incident_id: int, now: datetime, note: str | None 
 
 
 def list_incidents(
-    conn: Connection, state: str | None = None, since: datetime | None = None
+    conn: Connection,
+    state: str | None = None,
+    since: datetime | None = None,
+    kind: str | None = None,
+    feature_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Incidents, newest first; ``state`` 'open' means not resolved (open or acknowledged)."""
     query = select(Incident.__table__).order_by(Incident.opened_at.desc(), Incident.id.desc())
@@ -161,6 +165,10 @@ def list_incidents(
         query = query.where(Incident.state == state)
     if since is not None:
         query = query.where(Incident.opened_at >= since)
+    if kind is not None:
+        query = query.where(Incident.kind == kind)
+    if feature_id is not None:
+        query = query.where(Incident.feature_id == feature_id)
     out = []
     for row in conn.execute(query).mappings():
         item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 import orjson
 
+from llmwatch.alerts import ALERT_KINDS
 from llmwatch.cli.common import parse_utc, warehouse_engine
 from llmwatch.cli.terminal import printable
 from llmwatch.incidents import IncidentError, acknowledge, list_incidents
@@ -23,16 +24,29 @@ from llmwatch.times import FORMS
     help="'open' lists every incident not resolved (open or acknowledged).",
 )
 @click.option("--since", help=f"Only incidents opened at or after this time: {FORMS}.")
+@click.option("--kind", type=click.Choice(sorted(ALERT_KINDS)), help="Only this alert kind.")
+@click.option("--feature", help="Only this feature.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
-def incidents(ctx: click.Context, state: str, since: str | None, as_json: bool) -> None:
+def incidents(
+    ctx: click.Context,
+    state: str,
+    since: str | None,
+    kind: str | None,
+    feature: str | None,
+    as_json: bool,
+) -> None:
     """List incidents, newest first."""
     if ctx.invoked_subcommand is not None:
         return
     engine, _ = warehouse_engine()
     with engine.connect() as conn:
         rows = list_incidents(
-            conn, None if state == "all" else state, parse_utc(since) if since else None
+            conn,
+            None if state == "all" else state,
+            parse_utc(since) if since else None,
+            kind,
+            feature,
         )
     if as_json:
         click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())

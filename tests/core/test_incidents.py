@@ -178,6 +178,13 @@ def test_ack_and_resolve_by_hand_from_the_cli(engine: Engine, warehouse_url: str
         assert listed.exit_code == 0, listed.output
         (row,) = orjson.loads(listed.output)
         assert (row["id"], row["state"], row["alert_count"]) == (incident.id, "open", 1)
+        for flags, count in (
+            (["--kind", "cost_anomaly", "--feature", "chat"], 1),
+            (["--kind", "slo_breach"], 0),
+            (["--feature", "rag"], 0),
+        ):
+            filtered = runner.invoke(main, ["incidents", "--json", *flags])
+            assert len(orjson.loads(filtered.output)) == count, flags
 
         assert runner.invoke(main, ["incidents", "ack", str(incident.id)]).exit_code == 0
         again = runner.invoke(main, ["incidents", "ack", str(incident.id)])
