@@ -37,7 +37,7 @@ class EvalFlowResult:
 
 
 async def evaluate_targets(
-    kind: str, run_task: Any, target: str | None, baseline: str | None
+    kind: str, run_task: Any, target: str | None, baseline: str | None, notify: bool = False
 ) -> EvalFlowResult:
     names = [target] if target else sorted(get_settings().targets)
     if not names:
@@ -60,7 +60,9 @@ async def evaluate_targets(
         result.inconclusive = not all(r.comparable for r in result.reports)
 
     result.verdicts = [verdict for _, verdict in pairs]
-    result.alert_ids = raise_alerts(pairs)
+    # A gate run by hand (--baseline) stores its findings in incidents but tells nobody
+    # unless asked: the production on-call is not the audience of an upgrade check.
+    result.alert_ids = raise_alerts(pairs, notify=notify or not baseline)
     publish_summary(kind, result.reports, result.verdicts, result.alert_ids)
     regenerate_site()
     deliver_pending_alerts()

@@ -18,5 +18,7 @@ from tasks.evals import run_canary_target
 
 
 @flow(name="canary-probes")
-async def canary_probes(target: str | None = None, baseline: str | None = None) -> EvalFlowResult:
-    return await evaluate_targets("canary", run_canary_target, target, baseline)
+async def canary_probes(
+    target: str | None = None, baseline: str | None = None, notify: bool = False
+) -> EvalFlowResult:
+    return await evaluate_targets("canary", run_canary_target, target, baseline, notify)

@@ -18,5 +18,7 @@ from tasks.evals import run_golden_target
 
 
 @flow(name="golden-set")
-async def golden_set(target: str | None = None, baseline: str | None = None) -> EvalFlowResult:
-    return await evaluate_targets("golden", run_golden_target, target, baseline)
+async def golden_set(
+    target: str | None = None, baseline: str | None = None, notify: bool = False
+) -> EvalFlowResult:
+    return await evaluate_targets("golden", run_golden_target, target, baseline, notify)

@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from llmwatch.incidents import join_incident, quiet_age, touch_incident
 from llmwatch.redact import redact, redact_json
-from llmwatch.warehouse.models import Alert
+from llmwatch.settings import get_settings
+from llmwatch.warehouse.models import Alert, Incident
 
 ALERT_KINDS = frozenset(
     {
@@ -70,39 +72,48 @@ def record_alerts(
     alerts: list[NewAlert],
     cooldown: timedelta = DEFAULT_COOLDOWN,
     now: datetime | None = None,
+    notify: bool = True,
 ) -> list[int]:
-    """Store the alerts not suppressed by an earlier one of the same series.
+    """Store the alerts not suppressed by an earlier one of the same series, each
+    joined to its incident (llmwatch.incidents), which queues the notifications.
 
     An alert is suppressed when the same series already has an alert whose window
     starts within ``cooldown`` of this one's (alerts without a window compare their
-    creation time). Returns the ids of the stored alerts.
+    creation time); it still tells its open incident that the condition persists.
+    ``notify=False`` stores and groups without telling anyone (a gate run); so does an
+    alert about a window older than ``incidents.quiet_age`` (a back-fill). Returns the
+    ids of the stored alerts.
     """
     created_at = now or datetime.now(UTC)
     stored: list[int] = []
+    routing = get_settings().routing if alerts else None
     for alert in alerts:
         anchor = alert.window_start or created_at
+        seen_at = alert.window_end or anchor
         if _suppressed(conn, alert, anchor, cooldown):
+            touch_incident(conn, alert.kind, alert.feature_id, alert.model_id, seen_at)
             continue
-        result = conn.execute(
-            insert(Alert).returning(Alert.id),
-            {
-                "created_at": created_at,
-                "kind": alert.kind,
-                "severity": alert.severity,
-                "flow": alert.flow,
-                "feature_id": alert.feature_id,
-                "model_id": alert.model_id,
-                "metric": alert.metric,
-                "value": alert.value,
-                "threshold": alert.threshold,
-                "window_start": alert.window_start,
-                "window_end": alert.window_end,
-                "message": redact(alert.message),
-                "details": redact_json(alert.details) or None,
-                "series_key": alert.series_key,
-            },
-        )
-        stored.append(result.scalar_one())
+        row = {
+            "created_at": created_at,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "flow": alert.flow,
+            "feature_id": alert.feature_id,
+            "model_id": alert.model_id,
+            "metric": alert.metric,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "window_start": alert.window_start,
+            "window_end": alert.window_end,
+            "message": redact(alert.message),
+            "details": redact_json(alert.details) or None,
+            "series_key": alert.series_key,
+        }
+        alert_id = conn.execute(insert(Alert).returning(Alert.id), row).scalar_one()
+        assert routing is not None
+        fresh = seen_at > created_at - quiet_age(routing, alert.kind)
+        join_incident(conn, alert_id, row, seen_at, created_at, notify=notify and fresh)
+        stored.append(alert_id)
     return stored
 
 
@@ -119,12 +130,20 @@ def _suppressed(conn: Connection, alert: NewAlert, anchor: datetime, cooldown: t
 
 
 def list_alerts(conn: Connection, since: datetime | None = None) -> list[dict[str, Any]]:
-    """Alerts created at or after ``since``, oldest first, as SPEC 3.5 dictionaries."""
-    query = select(Alert.__table__).order_by(Alert.created_at, Alert.id)
+    """Alerts created at or after ``since``, oldest first, as SPEC 3.5 dictionaries
+    with their ``incident_id`` and the incident's ``state``."""
+    query = (
+        select(Alert.__table__, Incident.state)
+        .outerjoin(Incident, Incident.id == Alert.incident_id)
+        .order_by(Alert.created_at, Alert.id)
+    )
     if since is not None:
         query = query.where(Alert.created_at >= since)
     rows = conn.execute(query).mappings()
-    return [alert_to_dict(row) for row in rows]
+    return [
+        {**alert_to_dict(row), "incident_id": row["incident_id"], "state": row["state"]}
+        for row in rows
+    ]
 
 
 SPEC_FIELDS = (

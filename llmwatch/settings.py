@@ -373,6 +373,34 @@ class RoutingSettings(Section):
     backfill_hours: float = Field(default=72.0, ge=0)
     # A delivery claimed by a run that died is claimed again after this long.
     claim_timeout_s: float = Field(default=300.0, gt=0)
+    # Incidents (llmwatch.incidents): a still-open incident is notified again after this
+    # long; one whose condition has not been seen for resolve_after_hours (or the
+    # kind's entry below) resolves by itself with one notification. Canary runs are
+    # weekly and golden runs daily, so their incidents wait for the next run.
+    repeat_interval_hours: float = Field(default=24.0, gt=0)
+    resolve_after_hours: float = Field(default=2.0, gt=0)
+    resolve_after_hours_by_kind: dict[str, float] = Field(
+        default_factory=lambda: {
+            "canary_regression": 192.0,
+            "golden_regression": 48.0,
+            "input_drift": 48.0,
+        }
+    )
+    # A back-fill: an alert whose window ended longer ago than this (or than its kind's
+    # resolve time, if longer) joins or opens its incident without notifying anyone.
+    quiet_backfill_hours: float = Field(default=6.0, gt=0)
+
+    @field_validator("resolve_after_hours_by_kind")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        from llmwatch.alerts import ALERT_KINDS
+
+        unknown = sorted(set(value) - ALERT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown alert kind(s) {unknown}")
+        if any(hours <= 0 for hours in value.values()):
+            raise ValueError("resolve_after_hours_by_kind values must be > 0")
+        return value
 
     @field_validator("webhooks")
     @classmethod

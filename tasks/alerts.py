@@ -1,17 +1,21 @@
-"""Prefect task that delivers stored alerts: webhooks from config and Prefect events.
+"""Prefect task that delivers incident notifications: webhooks from config and Prefect
+events.
 
-Every flow calls ``deliver_pending_alerts`` last, so alerts go out as soon as they are
-stored, and whatever an earlier run failed to deliver is retried by the next one.
+Every flow calls ``deliver_pending_alerts`` last, so transitions go out as soon as they
+are stored, incidents whose condition cleared are resolved, and whatever an earlier run
+failed to deliver is retried by the next one.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from llmwatch.incidents import maintain_incidents
 from llmwatch.routing import (
     Channel,
     ChannelReport,
@@ -27,7 +31,8 @@ SEVERITIES = ["info", "warning", "critical"]
 
 
 class PrefectEventChannel:
-    """One ``llmwatch.alert.<kind>`` event per alert, for Prefect Automations."""
+    """One ``llmwatch.alert.<kind>`` event per incident notification, for Prefect
+    Automations; the related incident is a resource label, the transition too."""
 
     name = EVENT_CHANNEL
     kinds: list[str] | None = None
@@ -38,7 +43,7 @@ class PrefectEventChannel:
         from prefect.events import emit_event
         from prefect.exceptions import EventTooLarge
 
-        key = f"llmwatch.alert.{alert['id']}.{alert['created_at']}"
+        key = f"llmwatch.notification.{alert['notification_id']}.{alert['created_at']}"
         kwargs: dict[str, Any] = {
             "event": f"llmwatch.alert.{alert['kind']}",
             "resource": _resource(alert),
@@ -64,6 +69,9 @@ def _resource(alert: dict[str, Any]) -> dict[str, str]:
         "llmwatch.kind": alert["kind"],
         "llmwatch.severity": alert["severity"],
         "llmwatch.flow": alert["flow"],
+        "llmwatch.incident_id": f"llmwatch.incident.{alert['incident_id']}",
+        "llmwatch.incident_event": str(alert["event"]),
+        "llmwatch.incident_state": str(alert["state"]),
     }
     for field in ("feature_id", "model_id", "metric"):
         if alert.get(field):
@@ -73,20 +81,24 @@ def _resource(alert: dict[str, Any]) -> dict[str, str]:
 
 @task(cache_policy=NO_CACHE)
 def deliver_pending_alerts() -> list[ChannelReport]:
-    """Queue and deliver every alert not yet delivered to each channel; never raises
-    for a failing channel (its alerts stay pending for the next run)."""
+    """Resolve incidents that cleared, then queue and deliver every notification not yet
+    delivered to each channel; never raises for a failing channel (its notifications
+    stay pending for the next run)."""
     settings = get_settings()
     channels: list[Channel] = list(webhook_channels(settings.routing))
     if settings.routing.prefect_events:
         channels.append(PrefectEventChannel())
-    if not channels:
-        return []
+    logger = get_run_logger()
     engine = make_engine(settings.resolved_warehouse_url())
     try:
-        reports = deliver_pending(engine, channels, settings.routing)
+        # Resolve incidents whose condition cleared (and remind about long-open ones)
+        # before delivering, so their notifications go out in this run.
+        queued = maintain_incidents(engine, settings.routing, datetime.now(UTC))
+        if queued:
+            logger.info("%d incident notification(s) from resolves and reminders", len(queued))
+        reports = deliver_pending(engine, channels, settings.routing) if channels else []
     finally:
         engine.dispose()
-    logger = get_run_logger()
     for report in reports:
         if report.delivered or report.failed or report.dead:
             logger.info(

@@ -90,13 +90,13 @@ def compare_with_baseline(candidate: RunReport, baseline: RunReport) -> Verdict 
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def raise_alerts(pairs: list[tuple[RunReport, Verdict]]) -> list[int]:
+def raise_alerts(pairs: list[tuple[RunReport, Verdict]], notify: bool = True) -> list[int]:
     alerts = [a for report, verdict in pairs for a in job.regression_alerts(report, verdict)]
     if not alerts:
         return []
     cooldown = timedelta(hours=get_settings().evals.alert_cooldown_hours)
     with settings_engine() as engine, engine.begin() as conn:
-        return record_alerts(conn, alerts, cooldown)
+        return record_alerts(conn, alerts, cooldown, notify=notify)
 
 
 @task(cache_policy=NO_CACHE)

@@ -14,6 +14,7 @@ from llmwatch.cli.alerts import alerts
 from llmwatch.cli.chart import chart
 from llmwatch.cli.demo import demo
 from llmwatch.cli.exporter import exporter
+from llmwatch.cli.incidents import incidents
 from llmwatch.cli.ingest import ingest
 from llmwatch.cli.init import init
 from llmwatch.cli.retention import retention
@@ -80,6 +81,7 @@ def main(ctx: click.Context) -> None:
 main.add_command(init)
 main.add_command(ingest)
 main.add_command(alerts)
+main.add_command(incidents)
 main.add_command(run)
 main.add_command(serve)
 main.add_command(simulate)

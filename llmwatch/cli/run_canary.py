@@ -15,17 +15,18 @@ EXIT_INCONCLUSIVE = 3  # like `run compare`'s hold; 2 is click's usage error
 @click.command("canary")
 @click.option("--target", help="Target to probe (default: every configured target).")
 @click.option("--baseline", help="Target to compare with (e.g. the current production model).")
-def canary(target: str | None, baseline: str | None) -> None:
+@click.option("--notify", is_flag=True, help="Notify the webhooks even for a --baseline gate run.")
+def canary(target: str | None, baseline: str | None, notify: bool) -> None:
     """Run the canary probes and compare them per probe and overall.
 
     Exit status: 0 pass, 1 regression (against the baseline when given, else against
     its previous run), 3 inconclusive (a run failed or had too many errors), 2 usage or
     configuration error.
     """
-    run_eval_flow("canary", target, baseline)
+    run_eval_flow("canary", target, baseline, notify)
 
 
-def run_eval_flow(kind: str, target: str | None, baseline: str | None) -> None:
+def run_eval_flow(kind: str, target: str | None, baseline: str | None, notify: bool) -> None:
     """Shared by ``run golden`` and ``run canary``: validate, run the flow, print, exit."""
     warehouse_engine()[0].dispose()  # a clear error before Prefect starts if no schema
 
@@ -55,7 +56,7 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None) -> None:
     else:
         from flows.canary_probes import canary_probes as flow_fn
 
-    result = asyncio.run(flow_fn(target=target, baseline=baseline))
+    result = asyncio.run(flow_fn(target=target, baseline=baseline, notify=notify))
     for report in result.reports:
         click.echo(
             f"{kind} run {report.run_id[:12]} target {report.target} ({report.model_id}): "

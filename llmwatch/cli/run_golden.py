@@ -8,7 +8,8 @@ import click
 @click.command("golden")
 @click.option("--target", help="Target to evaluate (default: every configured target).")
 @click.option("--baseline", help="Target to compare with (e.g. the current production model).")
-def golden(target: str | None, baseline: str | None) -> None:
+@click.option("--notify", is_flag=True, help="Notify the webhooks even for a --baseline gate run.")
+def golden(target: str | None, baseline: str | None, notify: bool) -> None:
     """Run the golden set and compare pass rates per intent and overall.
 
     Exit status: 0 pass, 1 regression (against the baseline when given, else against
@@ -17,4 +18,4 @@ def golden(target: str | None, baseline: str | None) -> None:
     """
     from llmwatch.cli.run_canary import run_eval_flow
 
-    run_eval_flow("golden", target, baseline)
+    run_eval_flow("golden", target, baseline, notify)

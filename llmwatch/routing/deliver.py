@@ -1,4 +1,5 @@
-"""Queue, claim and deliver alerts channel by channel (see the package docstring)."""
+"""Queue, claim and deliver incident notifications channel by channel (see the package
+docstring). A notification is one transition of an incident (llmwatch.incidents)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from llmwatch.alerts import alert_to_dict
 from llmwatch.redact import redact
 from llmwatch.settings import RoutingSettings
-from llmwatch.warehouse.models import Alert, AlertDelivery
+from llmwatch.warehouse.models import Alert, Incident, IncidentNotification
+from llmwatch.warehouse.models import NotificationDelivery as Delivery
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
 MAX_ERROR_CHARS = 500
@@ -107,28 +109,28 @@ def _deliver_channel(
     claim_timeout = timedelta(seconds=settings.claim_timeout_s)
     with engine.connect() as conn:
         candidates = claimable(conn, channel.name, now() - claim_timeout)
-    for alert_id in candidates:
+    for notification_id in candidates:
         with engine.begin() as conn:
             # Another run may have claimed it since we listed it: only one sends.
-            if not claim(conn, alert_id, channel.name, now(), now() - claim_timeout):
+            if not claim(conn, notification_id, channel.name, now(), now() - claim_timeout):
                 continue
-            alert = read_alert(conn, alert_id)
-        error, retryable, attempts = _send(channel, alert, alert_id, settings, sleep)
+            alert = read_notification(conn, notification_id)
+        error, retryable, attempts = _send(channel, alert, notification_id, settings, sleep)
         with engine.begin() as conn:
-            used = finish(conn, alert_id, channel.name, now(), attempts, error)
+            used = finish(conn, notification_id, channel.name, now(), attempts, error)
             dead = error is not None and (not retryable or used >= settings.max_attempts)
             if error is not None and dead:
                 reason = error if not retryable else f"{error} (gave up after {used} attempts)"
-                bury(conn, alert_id, channel.name, now(), reason)
+                bury(conn, notification_id, channel.name, now(), reason)
         if error is None:
-            report.delivered.append(alert_id)
+            report.delivered.append(notification_id)
             continue
         report.last_error = error
         if dead:
-            report.dead.append(alert_id)
-            log.error("alert %d to %s is dead: %s", alert_id, channel.display, error)
+            report.dead.append(notification_id)
+            log.error("notification %d to %s is dead: %s", notification_id, channel.display, error)
             continue
-        report.failed.append(alert_id)
+        report.failed.append(notification_id)
         log.warning("%s failing; its pending alerts wait for the next run", channel.display)
         return
 
@@ -136,7 +138,7 @@ def _deliver_channel(
 def _send(
     channel: Channel,
     alert: dict[str, Any],
-    alert_id: int,
+    notification_id: int,
     settings: RoutingSettings,
     sleep: Callable[[float], None],
 ) -> tuple[str | None, bool, int]:
@@ -152,7 +154,11 @@ def _send(
         except DeliveryError as exc:
             error = redact(str(exc))[:MAX_ERROR_CHARS]
             log.warning(
-                "alert %d to %s: attempt %d failed: %s", alert_id, channel.display, attempts, error
+                "notification %d to %s: attempt %d failed: %s",
+                notification_id,
+                channel.display,
+                attempts,
+                error,
             )
             if not exc.retryable:
                 return error, False, attempts
@@ -162,104 +168,152 @@ def _send(
 
 
 def enqueue(conn: Connection, channel: Channel, since: datetime) -> int:
-    """Add a pending delivery for each alert the channel takes that has none yet."""
+    """Add a pending delivery for each notification the channel takes that has none yet."""
     no_row = ~exists().where(
-        and_(AlertDelivery.alert_id == Alert.id, AlertDelivery.channel == channel.name)
+        and_(
+            Delivery.notification_id == IncidentNotification.id,
+            Delivery.channel == channel.name,
+        )
     )
-    query = select(Alert.id).where(no_row, Alert.created_at >= since)
-    query = query.where(Alert.severity.in_(channel.severities))
+    query = (
+        select(IncidentNotification.id)
+        .join(Incident, Incident.id == IncidentNotification.incident_id)
+        .where(no_row, IncidentNotification.created_at >= since)
+        .where(IncidentNotification.severity.in_(channel.severities))
+    )
     if channel.kinds is not None:
-        query = query.where(Alert.kind.in_(channel.kinds))
-    ids = list(conn.execute(query.order_by(Alert.id)).scalars())
+        query = query.where(Incident.kind.in_(channel.kinds))
+    ids = list(conn.execute(query.order_by(IncidentNotification.id)).scalars())
     if not ids:
         return 0
     stamp = datetime.now(UTC)
     rows = [
-        {"alert_id": i, "channel": channel.name, "status": PENDING, "attempts": 0,
+        {"notification_id": i, "channel": channel.name, "status": PENDING, "attempts": 0,
          "last_error": None, "updated_at": stamp}
         for i in ids
     ]  # fmt: skip
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    # A concurrent run may queue the same alert: the primary key keeps one row.
-    conn.execute(insert(AlertDelivery).on_conflict_do_nothing(), rows)
+    # A concurrent run may queue the same notification: the primary key keeps one row.
+    conn.execute(insert(Delivery).on_conflict_do_nothing(), rows)
     return len(ids)
 
 
 def _claimable(channel: str, stale_before: datetime) -> Any:
     return and_(
-        AlertDelivery.channel == channel,
+        Delivery.channel == channel,
         or_(
-            AlertDelivery.status == PENDING,
-            and_(AlertDelivery.status == SENDING, AlertDelivery.updated_at < stale_before),
+            Delivery.status == PENDING,
+            and_(Delivery.status == SENDING, Delivery.updated_at < stale_before),
         ),
     )
 
 
 def claimable(conn: Connection, channel: str, stale_before: datetime) -> list[int]:
-    """Pending deliveries, and those claimed by a run that died, oldest alert first."""
-    query = select(AlertDelivery.alert_id).where(_claimable(channel, stale_before))
-    return list(conn.execute(query.order_by(AlertDelivery.alert_id)).scalars())
+    """Pending deliveries, and those claimed by a run that died, oldest first."""
+    query = select(Delivery.notification_id).where(_claimable(channel, stale_before))
+    return list(conn.execute(query.order_by(Delivery.notification_id)).scalars())
 
 
 def claim(
-    conn: Connection, alert_id: int, channel: str, now: datetime, stale_before: datetime
+    conn: Connection, notification_id: int, channel: str, now: datetime, stale_before: datetime
 ) -> bool:
     result = conn.execute(
-        update(AlertDelivery)
-        .where(AlertDelivery.alert_id == alert_id, _claimable(channel, stale_before))
+        update(Delivery)
+        .where(Delivery.notification_id == notification_id, _claimable(channel, stale_before))
         .values(status=SENDING, updated_at=now)
     )
     return result.rowcount == 1
 
 
 def finish(
-    conn: Connection, alert_id: int, channel: str, now: datetime, attempts: int, error: str | None
+    conn: Connection,
+    notification_id: int,
+    channel: str,
+    now: datetime,
+    attempts: int,
+    error: str | None,
 ) -> int:
     """Record an outcome; the delivery's attempts over all runs."""
     return conn.execute(
-        update(AlertDelivery)
-        .where(AlertDelivery.alert_id == alert_id, AlertDelivery.channel == channel)
+        update(Delivery)
+        .where(Delivery.notification_id == notification_id, Delivery.channel == channel)
         .values(
             status=PENDING if error else DELIVERED,
-            attempts=AlertDelivery.attempts + attempts,
+            attempts=Delivery.attempts + attempts,
             last_error=error,
             updated_at=now,
         )
-        .returning(AlertDelivery.attempts)
+        .returning(Delivery.attempts)
     ).scalar_one()
 
 
-def bury(conn: Connection, alert_id: int, channel: str, now: datetime, reason: str) -> None:
+def bury(conn: Connection, notification_id: int, channel: str, now: datetime, reason: str) -> None:
     """Give up on a delivery: 'dead' keeps it out of the queue until redelivered."""
     conn.execute(
-        update(AlertDelivery)
-        .where(AlertDelivery.alert_id == alert_id, AlertDelivery.channel == channel)
+        update(Delivery)
+        .where(Delivery.notification_id == notification_id, Delivery.channel == channel)
         .values(status=DEAD, last_error=reason[:MAX_ERROR_CHARS], updated_at=now)
     )
 
 
 def redeliver(conn: Connection, alert_ids: list[int] | None, now: datetime) -> int:
-    """Queue deliveries again on purpose, with a fresh attempt budget: the given
-    alerts' dead deliveries (and delivered ones, to send them again), or with None
-    every dead delivery. Returns how many were queued."""
-    query = update(AlertDelivery)
+    """Queue deliveries again on purpose, with a fresh attempt budget: the dead (and
+    delivered, to send them again) deliveries of notifications about the given alerts,
+    or with None every dead delivery. Returns how many were queued."""
+    query = update(Delivery)
     if alert_ids is None:
-        query = query.where(AlertDelivery.status == DEAD)
+        query = query.where(Delivery.status == DEAD)
     else:
+        about = select(IncidentNotification.id).where(IncidentNotification.alert_id.in_(alert_ids))
         query = query.where(
-            AlertDelivery.alert_id.in_(alert_ids), AlertDelivery.status.in_((DEAD, DELIVERED))
+            Delivery.notification_id.in_(about), Delivery.status.in_((DEAD, DELIVERED))
         )
     result = conn.execute(query.values(status=PENDING, attempts=0, updated_at=now))
     return result.rowcount
 
 
-def read_alert(conn: Connection, alert_id: int) -> dict[str, Any]:
-    row = conn.execute(select(Alert.__table__).where(Alert.id == alert_id)).mappings().one()
-    return alert_to_dict(row)
+def read_notification(conn: Connection, notification_id: int) -> dict[str, Any]:
+    """What channels receive: the alert the notification is about (SPEC 3.5 fields) with
+    the incident's id, state, severity, the transition, a one-line summary and the
+    triage command."""
+    query = (
+        select(
+            Alert.__table__,
+            IncidentNotification.id.label("notification_id"),
+            IncidentNotification.event,
+            IncidentNotification.summary,
+            IncidentNotification.state.label("incident_state"),
+            IncidentNotification.severity.label("incident_severity"),
+            IncidentNotification.created_at.label("notified_at"),
+            Incident.opened_at,
+            Incident.resolved_at,
+            Incident.alert_count,
+        )
+        .join(IncidentNotification, IncidentNotification.alert_id == Alert.id)
+        .join(Incident, Incident.id == IncidentNotification.incident_id)
+        .where(IncidentNotification.id == notification_id)
+    )
+    row = conn.execute(query).mappings().one()
+    out = alert_to_dict(row)
+    resolved = row["resolved_at"] if row["event"] == "resolved" else None
+    out.update(
+        notification_id=row["notification_id"],
+        incident_id=row["incident_id"],
+        event=row["event"],
+        state=row["incident_state"],
+        severity=row["incident_severity"],
+        summary=row["summary"],
+        alert_count=row["alert_count"],
+        opened_at=row["opened_at"].isoformat(),
+        resolved_at=resolved.isoformat() if resolved else None,
+        duration_s=(resolved - row["opened_at"]).total_seconds() if resolved else None,
+        triage=f"llmwatch triage {row['id']}",
+    )
+    return out
 
 
 def count_pending(conn: Connection, channel: str) -> int:
-    query = select(AlertDelivery.alert_id).where(
-        AlertDelivery.channel == channel, AlertDelivery.status.in_((PENDING, SENDING))
+    query = select(Delivery.notification_id).where(
+        Delivery.channel == channel, Delivery.status.in_((PENDING, SENDING))
     )
     return len(conn.execute(query).all())

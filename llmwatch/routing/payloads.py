@@ -12,7 +12,8 @@ SEVERITY_MARK = {
 
 
 def json_payload(alert: dict[str, Any]) -> dict[str, Any]:
-    """Generic JSON webhooks get the alert exactly as ``llmwatch alerts --json`` prints it."""
+    """Generic JSON webhooks get the alert as ``llmwatch alerts --json`` prints it, with the
+    incident's id, state, severity, the transition (event), summary and triage command."""
     return dict(alert)
 
 
@@ -21,7 +22,12 @@ def slack_payload(alert: dict[str, Any]) -> dict[str, str]:
     workflows and most chat bridges)."""
     scope = "/".join(p for p in (alert.get("feature_id"), alert.get("model_id")) if p)
     head = f"{SEVERITY_MARK.get(alert['severity'], '')} [{alert['severity']}] {alert['kind']}"
-    lines = [f"{head} {scope}".strip(), str(alert["message"])]
+    lines = [f"{head} {scope}".strip()]
+    if alert.get("incident_id") is not None:
+        lines.append(
+            f"incident #{alert['incident_id']} {alert.get('state')}: {alert.get('summary')}"
+        )
+    lines.append(str(alert["message"]))
     if alert.get("metric") is not None:
         measure = f"{alert['metric']} = {_number(alert.get('value'))}"
         if alert.get("threshold") is not None:
@@ -30,6 +36,8 @@ def slack_payload(alert: dict[str, Any]) -> dict[str, str]:
     if alert.get("window_start"):
         lines.append(f"window {alert['window_start']} .. {alert.get('window_end') or ''}")
     lines.append(f"llmwatch alert #{alert['id']} from flow {alert['flow']}")
+    if alert.get("triage"):
+        lines.append(f"triage: {alert['triage']}")
     return {"text": _escape("\n".join(lines))}
 
 

@@ -49,7 +49,11 @@ class WebhookChannel:
             slack_payload if self.webhook.kind == "slack" else json_payload
         )
         url = self.webhook.url.get_secret_value()
-        headers = {"X-Llmwatch-Alert-Id": str(alert["id"]), "User-Agent": "llmwatch"}
+        headers = {
+            "X-Llmwatch-Alert-Id": str(alert["id"]),
+            "X-Llmwatch-Notification-Id": str(alert.get("notification_id", "")),
+            "User-Agent": "llmwatch",
+        }
         try:
             response = self._http().post(url, json=build(alert), headers=headers)
         except httpx.HTTPError as exc:

@@ -449,6 +449,8 @@ class Alert(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # kind|feature|model|metric: the series that cool-down de-duplicates on.
     series_key: Mapped[str] = mapped_column(Text)
+    # The incident (4.7) this alert joined or opened.
+    incident_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_alerts_created_at", "created_at"),
@@ -457,11 +459,71 @@ class Alert(Base):
 
 
 class AlertDelivery(Base):
-    """Delivery of one alert to one channel; 'pending' rows are retried by later runs."""
+    """Delivery of one alert to one channel (before incidents, migration 0004: kept as
+    history; deliveries are now per incident transition, see NotificationDelivery)."""
 
     __tablename__ = "alert_deliveries"
 
     alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(ID, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Incident(Base):
+    """Alerts of one series grouped into what people are told about (SPEC 4.7)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # kind|feature|model: alerts with this key join the incident while it is not resolved.
+    group_key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    feature_id: Mapped[str | None] = mapped_column(ID)
+    model_id: Mapped[str | None] = mapped_column(ID)
+    # 'open', 'acknowledged' or 'resolved'.
+    state: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    # The last time the condition was seen (an alert, stored or held back by cool-down).
+    last_seen_at: Mapped[datetime]
+    last_notified_at: Mapped[datetime | None]
+    first_alert_id: Mapped[int] = mapped_column(BigInteger)
+    worst_alert_id: Mapped[int] = mapped_column(BigInteger)
+    alert_count: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_incidents_group_state", "group_key", "state"),)
+
+
+class IncidentNotification(Base):
+    """One transition of an incident that people are told about (opened, escalated,
+    repeat, resolved); delivered to every channel through NotificationDelivery."""
+
+    __tablename__ = "incident_notifications"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incidents.id"))
+    # The alert the message is about: the new one, or the incident's worst.
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"))
+    event: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class NotificationDelivery(Base):
+    """Delivery of one notification to one channel; 'pending' rows are retried."""
+
+    __tablename__ = "notification_deliveries"
+
+    # No foreign key: its conventional name passes PostgreSQL's 63-character limit.
+    notification_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     channel: Mapped[str] = mapped_column(ID, primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

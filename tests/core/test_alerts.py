@@ -63,6 +63,8 @@ def test_list_alerts_returns_spec_fields(engine: Engine) -> None:
         "window_end",
         "message",
         "details",
+        "incident_id",
+        "state",
     ]
     assert alert["window_start"] == "2026-11-01T10:00:00+00:00"
     assert alert["value"] == 9000.0

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.settings import get_settings
-from llmwatch.warehouse.models import AlertDelivery
+from llmwatch.warehouse.models import NotificationDelivery as AlertDelivery
 from tasks.alerts import deliver_pending_alerts
 from tests.core.routing.receiver import webhook_receiver
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from flows.cost_aggregation import cost_aggregation_flow
 from llmwatch.settings import get_settings
-from tests.core.aggregation.traffic import BASE_TIME, insert_rows, request
+from tests.core.aggregation.traffic import insert_rows, request
 from tests.core.routing.receiver import webhook_receiver
 
 pytestmark = pytest.mark.flow
@@ -21,9 +21,11 @@ pytestmark = pytest.mark.flow
 def test_alerts_are_delivered_before_the_site_error_fails_the_run(
     engine: Engine, tmp_path: Path
 ) -> None:
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
-    insert_rows(engine, [request(f"r{i}", BASE_TIME, cost_usd=1.0) for i in range(3)])
+    # The last full hour: an older window is a back-fill, stored but not notified.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    insert_rows(engine, [request(f"r{i}", start, cost_usd=1.0) for i in range(3)])
     not_a_folder = tmp_path / "reports"
     not_a_folder.write_text("a file where the reports folder should be")
     with webhook_receiver("/hook") as hook:
@@ -37,7 +39,7 @@ def test_alerts_are_delivered_before_the_site_error_fails_the_run(
         get_settings.cache_clear()
         try:
             with pytest.raises((OSError, RuntimeError)):
-                cost_aggregation_flow(BASE_TIME, BASE_TIME + timedelta(hours=1))
+                cost_aggregation_flow(start, start + timedelta(hours=1))
         finally:
             for name in env:
                 del os.environ[name]

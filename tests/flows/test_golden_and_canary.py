@@ -23,7 +23,7 @@ from llmwatch.cli import main
 from llmwatch.settings import get_settings
 from llmwatch.simulator import Catalogue, ModelVersion, Scenario, SimModel, SimulatorServer
 from llmwatch.simulator.catalogue import DEFAULT_MODELS
-from llmwatch.warehouse.models import CanaryResult, GoldenResult, GoldenRun
+from llmwatch.warehouse.models import CanaryResult, GoldenResult, GoldenRun, IncidentNotification
 
 pytestmark = pytest.mark.flow
 
@@ -169,6 +169,10 @@ def test_candidate_worse_on_one_intent_fails_the_gate_and_names_it(config: Path,
     assert sorted(runs) == [("base", "ok"), ("worse", "ok")]
     assert n_results == 160
     assert any(a["kind"] == "golden_regression" and "extraction" in a["message"] for a in alerts)
+    # A gate run by hand: its findings are in an incident, but nobody was notified.
+    assert {a["state"] for a in alerts} == {"open"}
+    with engine.connect() as conn:
+        assert conn.execute(select(IncidentNotification.id)).all() == []
     # The reports site was rebuilt by the golden run itself.
     assert "golden_regression" in Path("reports/index.html").read_text()
 

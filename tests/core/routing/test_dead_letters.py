@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from llmwatch.cli import main
 from llmwatch.routing import deliver_pending, webhook_channels
-from llmwatch.settings import RoutingSettings, Webhook
+from llmwatch.settings import RoutingSettings, Webhook, get_settings
 from tests.core.routing.receiver import webhook_receiver
 from tests.core.routing.test_delivery import SECRET, alert, deliveries, store
 
@@ -75,6 +75,7 @@ def test_redeliver_sends_a_dead_alert_again_on_purpose(engine: Engine, warehouse
 
         os.environ["LLMWATCH_ROUTING__WEBHOOKS"] = f'[{{"name": "ops", "url": "{hook.url}"}}]'
         os.environ["LLMWATCH_ROUTING__PREFECT_EVENTS"] = "false"
+        get_settings.cache_clear()  # storing the alerts read the settings already
         try:
             runner = CliRunner()
             one = runner.invoke(main, ["alerts", "redeliver", str(ids[0])])
@@ -85,6 +86,7 @@ def test_redeliver_sends_a_dead_alert_again_on_purpose(engine: Engine, warehouse
         finally:
             del os.environ["LLMWATCH_ROUTING__WEBHOOKS"]
             del os.environ["LLMWATCH_ROUTING__PREFECT_EVENTS"]
+            get_settings.cache_clear()
 
     assert [r[2] for r in deliveries(engine)] == ["delivered", "delivered"]
     assert "1 queued again" in one.output

@@ -10,10 +10,11 @@ from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.routing import deliver_pending, redact_url, slack_payload, webhook_channels
 from llmwatch.routing.deliver import claim, enqueue
 from llmwatch.settings import RoutingSettings, Webhook
-from llmwatch.warehouse.models import AlertDelivery
+from llmwatch.warehouse.models import NotificationDelivery as AlertDelivery
 from tests.core.routing.receiver import webhook_receiver
 
-T0 = datetime(2026, 11, 1, 10, tzinfo=UTC)
+# Recent windows: alerts about old ones are back-fills, which notify nobody.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 SECRET = "T000/B000/XXXXsecretXXXX"
 
 
@@ -40,12 +41,12 @@ def store(engine: Engine, alerts: list[NewAlert]) -> list[int]:
 
 def deliveries(engine: Engine) -> list[tuple[int, str, str, int, str | None]]:
     query = select(
-        AlertDelivery.alert_id,
+        AlertDelivery.notification_id,
         AlertDelivery.channel,
         AlertDelivery.status,
         AlertDelivery.attempts,
         AlertDelivery.last_error,
-    ).order_by(AlertDelivery.channel, AlertDelivery.alert_id)
+    ).order_by(AlertDelivery.channel, AlertDelivery.notification_id)
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
 
