@@ -28,7 +28,11 @@ def slo_table(slos: list[dict[str, Any]], now: datetime) -> str:
         what = _WHAT.get(s["slo"], s["slo"]).format(threshold=s["threshold_ms"] or 0)
         left = s["remaining_budget"]
         state = "none" if left is None else "bad" if left <= 0 else "warn" if left < 0.25 else "ok"
-        burns = ", ".join(f"{w} {r:.1f}x" for w, r in sorted((s["burn_rates"] or {}).items()))
+        # A window with no events yet has no burn rate (None).
+        burns = ", ".join(
+            f"{w} {'-' if r is None else f'{r:.1f}x'}"
+            for w, r in sorted((s["burn_rates"] or {}).items())
+        )
         alerting = " ".join(
             name for name, on in (("page", s["paging"]), ("ticket", s["ticketing"])) if on
         )

@@ -281,7 +281,8 @@ def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_pa
              "events": 5000, "bad_events": 75, "remaining_budget": -0.5,
              "burn_rates": {"1h": 20.0, "5m": 18.0}, "paging": True},
             {**common, "slo": "errors", "objective": 0.99, "threshold_ms": None,
-             "events": 5000, "bad_events": 10, "remaining_budget": 0.8, "burn_rates": {}},
+             "events": 5000, "bad_events": 10, "remaining_budget": 0.8,
+             "burn_rates": {"1h": 0.5, "5m": None}},
         ])  # fmt: skip
     reports = tmp_path / "r"
     generate_site(engine, reports, now=NOW)
@@ -293,6 +294,7 @@ def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_pa
     assert "1h 20.0x, 5m 18.0x" in latency
     assert ">page<" in latency
     assert '<td class="state-ok">80%</td>' in errors
+    assert "1h 0.5x, 5m -" in errors  # a window without events has no burn rate
     assert "75 / 5,000" in latency
     other = (reports / "feature" / "support_chat.html").read_text()
     assert "No SLO evaluated for this feature yet." in other
