@@ -67,6 +67,31 @@ def alerts_by_series(alerts: list[dict[str, Any]], now: datetime, root: str) -> 
     return f'<table id="alerts">{head}{"".join(rows)}</table>'
 
 
+def incidents_table(incidents: list[dict[str, Any]], now: datetime, root: str) -> str:
+    """Open and acknowledged incidents, worst severity first, then newest; each links to
+    the triage page of its worst alert."""
+    if not incidents:
+        return '<p class="empty">No open incidents.</p>'
+    ordered = sorted(
+        incidents,
+        key=lambda i: (SEVERITY_ORDER.get(i["severity"], 3), -i["opened_at"].timestamp()),
+    )
+    head = (
+        "<tr><th>incident</th><th>state</th><th>severity</th><th>kind</th><th>scope</th>"
+        "<th>open for</th><th>last seen</th><th>alerts</th><th>worst alert</th></tr>"
+    )
+    rows = [
+        f'<tr class="incident"><td>#{int(i["id"])}</td><td>{escape(i["state"])}</td>'
+        f'<td class="sev-{escape(i["severity"])}">{escape(i["severity"])}</td>'
+        f"<td>{escape(i['kind'])}</td><td>{scope(i, root)}</td>"
+        f"<td>{escape(age(i['opened_at'], now))}</td>"
+        f"<td>{escape(age(i['last_seen_at'], now))} ago</td><td>{int(i['alert_count'])}</td>"
+        f"<td>{_triage_link({'id': i['worst_alert_id']}, root)}</td></tr>"
+        for i in ordered
+    ]
+    return f'<table id="incidents">{head}{"".join(rows)}</table>'
+
+
 def alerts_table(alerts: list[dict[str, Any]], now: datetime, root: str) -> str:
     """Every alert, newest first (on feature and model pages)."""
     if not alerts:

@@ -21,6 +21,7 @@ from llmwatch.warehouse.models import (
     ChartState,
     DriftColumn,
     DriftRun,
+    Incident,
     SloStatus,
     WindowMetrics,
 )
@@ -68,6 +69,8 @@ class SiteData:
     alerts: list[dict[str, Any]]
     # feature_id -> the latest burn-rate evaluation of each of its SLOs (llmwatch.slo)
     slos: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Incidents not resolved (open or acknowledged), newest first (llmwatch.incidents)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def features(self) -> list[str]:
@@ -95,7 +98,18 @@ def load_site_data(conn: Connection, max_alerts: int = 200) -> SiteData:
         drift_columns=_drift_columns(conn, [r["run_id"] for r in runs]),
         alerts=_alerts(conn, max_alerts),
         slos=_slos(conn),
+        incidents=_unresolved_incidents(conn),
     )
+
+
+def _unresolved_incidents(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
+    query = (
+        select(Incident.__table__)
+        .where(Incident.state != "resolved")
+        .order_by(Incident.opened_at.desc(), Incident.id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def _slos(conn: Connection) -> dict[str, list[dict[str, Any]]]:

@@ -25,7 +25,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from llmwatch.files import write_public_text
-from llmwatch.site.alerts import alert_bands, alerts_by_series, column_states, write_triage_pages
+from llmwatch.site.alerts import (
+    alert_bands,
+    alerts_by_series,
+    column_states,
+    incidents_table,
+    write_triage_pages,
+)
 from llmwatch.site.data import SiteData, load_site_data
 from llmwatch.site.detail import entity_page
 from llmwatch.site.drift_pages import drift_summary_page, drift_table
@@ -51,6 +57,7 @@ def generate_site(engine: Engine, reports_dir: Path, *, now: datetime | None = N
     with engine.connect() as conn:
         data = load_site_data(conn)
     write_triage_pages(engine, reports_dir, data.alerts)
+    write_triage_pages(engine, reports_dir, [{"id": i["worst_alert_id"]} for i in data.incidents])
     for run in data.drift_runs:
         name, page = drift_summary_page(run, data.drift_columns.get(run["run_id"], []),
                                         reports_dir, generated_at)  # fmt: skip
@@ -78,6 +85,8 @@ def render_home(data: SiteData, r: Range, reports_dir: Path, generated_at: datet
     rows = [w for w in data.windows if start is not None and w["window_start"] >= start]
     in_range = [a for a in data.alerts if start is None or _anchor(a) >= start]
     sections = [
+        f"<h2>Open incidents ({len(data.incidents)})</h2>",
+        incidents_table(data.incidents, generated_at, root=""),
         f"<h2>Recent alerts by series ({len(data.alerts)} newest alerts)</h2>",
         alerts_by_series(data.alerts, generated_at, root=""),
         f"<h2>Features ({r.title})</h2>",

@@ -298,3 +298,40 @@ def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_pa
     assert "75 / 5,000" in latency
     other = (reports / "feature" / "support_chat.html").read_text()
     assert "No SLO evaluated for this feature yet." in other
+
+
+def test_home_lists_unresolved_incidents_first_with_a_triage_link(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from llmwatch.incidents import resolve
+
+    fill_warehouse(engine)
+    t = START + timedelta(hours=20)
+    with engine.begin() as conn:
+        for kind, feature, severity in [
+            ("token_spike", "rag_qa", "warning"),
+            ("cost_anomaly", "support_chat", "critical"),
+        ]:
+            record_alerts(conn, [NewAlert(kind=kind, flow="cost", feature_id=feature,
+                                          model_id="gpt-4o-mini", metric="cost_total_usd",
+                                          severity=severity, message=f"{kind} up",
+                                          window_start=t, window_end=t + timedelta(hours=1))],
+                          now=NOW - timedelta(hours=2))  # fmt: skip
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=NOW).read_text()
+    assert home.index('id="incidents"') < home.index('id="alerts"')
+    table = home.split('<table id="incidents">', 1)[1].split("</table>", 1)[0]
+    rows = table.split('<tr class="incident">')[1:]
+    assert "cost_anomaly" in rows[0]  # the critical one first
+    assert 'class="sev-critical">critical' in rows[0]
+    assert any("token_spike" in row for row in rows)
+    for row in rows:
+        (target,) = re.findall(r'href="(triage/\d+\.html)"', row)
+        assert (reports / target).is_file()
+
+    incident_id = int(re.findall(r"<td>#(\d+)</td>", rows[0])[0])
+    with engine.begin() as conn:
+        resolve(conn, incident_id, NOW)
+    home = generate_site(engine, reports, now=NOW).read_text()
+    assert home.count('<tr class="incident">') == len(rows) - 1
+    assert f"<td>#{incident_id}</td>" not in home
