@@ -31,13 +31,13 @@ from sqlalchemy import (
     and_,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
 )
 
-from llmwatch.warehouse.models import IngestReject, Judgement, Request, UserSignal, Watermark
+from llmwatch.warehouse.marks import advance_mark, read_mark
+from llmwatch.warehouse.models import IngestReject, Judgement, Request, UserSignal
 
 RAW_HORIZON = "retention_raw_before"
 
@@ -45,7 +45,6 @@ _REQUESTS: Table = Request.__table__  # type: ignore[assignment]
 _SIGNALS: Table = UserSignal.__table__  # type: ignore[assignment]
 _JUDGEMENTS: Table = Judgement.__table__  # type: ignore[assignment]
 _REJECTS: Table = IngestReject.__table__  # type: ignore[assignment]
-_MARKS: Table = Watermark.__table__  # type: ignore[assignment]
 
 
 class WindowRetainedError(ValueError):
@@ -127,7 +126,7 @@ def apply_retention(
             # Recorded first: from now on no window before it may be re-aggregated, even
             # if this run dies halfway through the deletes.
             with engine.begin() as conn:
-                _record_horizon(conn, raw_before, now)
+                advance_mark(conn, RAW_HORIZON, raw_before, now)
         counts["signals_deleted"] = _in_batches(
             engine, _SIGNALS.c.signal_id, _SIGNALS.c.ts < raw_before,
             lambda ids: delete(_SIGNALS).where(_SIGNALS.c.signal_id.in_(ids)),
@@ -164,23 +163,9 @@ def _in_batches(
         done += len(ids)
 
 
-def _record_horizon(conn: Connection, raw_before: datetime, now: datetime) -> None:
-    current = read_raw_horizon(conn)
-    if current is None:
-        conn.execute(insert(_MARKS), {"name": RAW_HORIZON, "value": raw_before, "updated_at": now})
-    elif raw_before > current:
-        conn.execute(
-            update(_MARKS).where(_MARKS.c.name == RAW_HORIZON)
-            .values(value=raw_before, updated_at=now)
-        )  # fmt: skip
-
-
 def read_raw_horizon(conn: Connection) -> datetime | None:
     """Requests before this were deleted by retention (``None``: never)."""
-    value = conn.execute(select(_MARKS.c.value).where(_MARKS.c.name == RAW_HORIZON)).scalar()
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+    return read_mark(conn, RAW_HORIZON)
 
 
 def check_window_retained(conn: Connection, window_start: datetime) -> None:

@@ -17,17 +17,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, func, insert, select, update
+from sqlalchemy import Connection, DateTime, String, func, select
 
 from llmwatch.aggregation.windows import floor_hour
-from llmwatch.warehouse.models import Request, UserSignal, Watermark
+from llmwatch.warehouse.marks import advance_mark, read_mark
+from llmwatch.warehouse.models import Request, UserSignal
 
 LATE_MARK = "cost_late_data"
 
 
 def read_late_mark(conn: Connection) -> datetime | None:
-    query = select(Watermark.value).where(Watermark.name == LATE_MARK)
-    return conn.execute(query).scalar()
+    return read_mark(conn, LATE_MARK)
 
 
 def latest_ingest(conn: Connection) -> datetime | None:
@@ -58,15 +58,7 @@ def late_windows(
 
 
 def advance_late_mark(conn: Connection, value: datetime) -> None:
-    now = datetime.now(UTC)
-    if read_late_mark(conn) is None:
-        conn.execute(insert(Watermark), {"name": LATE_MARK, "value": value, "updated_at": now})
-    else:
-        conn.execute(
-            update(Watermark)
-            .where(Watermark.name == LATE_MARK, Watermark.value < value)
-            .values(value=value, updated_at=now)
-        )
+    advance_mark(conn, LATE_MARK, value)
 
 
 def _hour_expression(conn: Connection, column: Any) -> Any:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select
 
 from llmwatch.aggregation.windows import WINDOW
 from llmwatch.retention import check_window_retained
-from llmwatch.warehouse.models import Request, Watermark, WindowMetrics
+from llmwatch.warehouse.marks import advance_mark, read_mark
+from llmwatch.warehouse.models import Request, WindowMetrics
 
 WATERMARK = "cost_aggregation"
 _TABLE: Table = WindowMetrics.__table__  # type: ignore[assignment]
-_MARKS: Table = Watermark.__table__  # type: ignore[assignment]
 
 
 def replace_window(conn: Connection, window_start: datetime, rows: Sequence[dict[str, Any]]) -> int:
@@ -37,7 +37,7 @@ def replace_window(conn: Connection, window_start: datetime, rows: Sequence[dict
 
 def read_watermark(conn: Connection) -> datetime | None:
     """The end of the latest window ever written (``None`` before the first run)."""
-    return conn.execute(select(_MARKS.c.value).where(_MARKS.c.name == WATERMARK)).scalar()
+    return read_mark(conn, WATERMARK)
 
 
 def read_first_request_time(conn: Connection) -> datetime | None:
@@ -48,16 +48,7 @@ def read_first_request_time(conn: Connection) -> datetime | None:
 def advance_watermark(conn: Connection, window_end: datetime) -> None:
     """Move the watermark to ``window_end`` unless it is already later (back-fills of old
     windows must not pull it back)."""
-    now = datetime.now(UTC)
-    current = read_watermark(conn)
-    if current is None:
-        conn.execute(insert(Watermark), {"name": WATERMARK, "value": window_end, "updated_at": now})
-    elif window_end > current:
-        conn.execute(
-            update(_MARKS)
-            .where(_MARKS.c.name == WATERMARK)
-            .values(value=window_end, updated_at=now)
-        )
+    advance_mark(conn, WATERMARK, window_end)
 
 
 def read_window(conn: Connection, window_start: datetime) -> list[dict[str, Any]]:

@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Table, and_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from llmwatch.judge.sampling import is_sampled
-from llmwatch.warehouse.models import Judgement, Request, Watermark
+from llmwatch.warehouse.marks import advance_mark, read_mark
+from llmwatch.warehouse.models import Judgement, Request
 
 WATERMARK_NAME = "sample_and_judge"
 _TEXT_CHUNK = 500
@@ -73,7 +74,7 @@ class Selection:
 
 
 def get_watermark(conn: Connection, name: str = WATERMARK_NAME) -> datetime | None:
-    return conn.execute(select(Watermark.value).where(Watermark.name == name)).scalar_one_or_none()
+    return read_mark(conn, name)
 
 
 def select_samples(
@@ -190,7 +191,7 @@ def write_judgements(
     if rows:
         inserted = _insert_ignoring_duplicates(conn, rows)
     if watermark is not None:
-        _advance_watermark(conn, WATERMARK_NAME, watermark, now)
+        advance_mark(conn, WATERMARK_NAME, watermark, now)
     return inserted
 
 
@@ -230,15 +231,3 @@ def _present_keys(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> set[tu
 
 def _count_present(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     return len(_present_keys(conn, rows))
-
-
-def _advance_watermark(conn: Connection, name: str, value: datetime, now: datetime) -> None:
-    table = cast(Table, Watermark.__table__)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(name=name, value=value, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["name"],
-        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-        where=table.c.value < stmt.excluded.value,
-    )
-    conn.execute(stmt)
