@@ -98,6 +98,14 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         cron="30 1 * * *",
     ),
     DeploymentSpec(
+        name="daily",
+        flow="flows.judge_calibration:judge_calibration",
+        description="The judge on its calibration set of known verdicts: judge_drift.",
+        # Before the golden set (03:00), whose results the judge does not touch, and
+        # after the drift report; a daily run at 144 calls a day is cheap.
+        cron="45 2 * * *",
+    ),
+    DeploymentSpec(
         name="weekly",
         flow="flows.canary_probes:canary_probes",
         description="Canary probes against every pinned target: silent provider changes.",

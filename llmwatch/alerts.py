@@ -25,6 +25,7 @@ ALERT_KINDS = frozenset(
         "token_spike",
         "quality_regression",
         "judge_failure",
+        "judge_drift",
         "canary_regression",
         "golden_regression",
         "input_drift",

@@ -242,6 +242,18 @@ class JudgeSettings(EndpointLimits):
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
 
 
+class JudgeCalibrationSettings(Section):
+    """The judge judged on a set of known verdicts (llmwatch.judge.calibration)."""
+
+    # A verdict is 'good' when its score reaches this and it flags no hallucination.
+    pass_score: float = Field(default=3.5, ge=1, le=5)
+    # judge_drift: accuracy below the pinned run's, one-sided at alpha, by at least min_drop.
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    min_drop: float = Field(default=0.05, ge=0, le=1)
+    # A drop of this much or more is critical, a smaller significant one a warning.
+    critical_drop: float = Field(default=0.15, gt=0, le=1)
+
+
 class DriftSettings(Section):
     """Daily Evidently drift report (SPEC 4.6)."""
 
@@ -383,6 +395,7 @@ class RoutingSettings(Section):
         default_factory=lambda: {
             "canary_regression": 192.0,
             "golden_regression": 48.0,
+            "judge_drift": 48.0,
             "input_drift": 48.0,
         }
     )
@@ -461,6 +474,7 @@ class Settings(BaseSettings):
 
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    judge_calibration: JudgeCalibrationSettings = Field(default_factory=JudgeCalibrationSettings)
     # Model id -> local price; wins over genai-prices.
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     targets: dict[str, Target] = Field(default_factory=dict)

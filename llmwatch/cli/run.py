@@ -28,6 +28,10 @@ from llmwatch.cli.run_judge import judge  # noqa: E402
 
 run.add_command(judge)
 
+from llmwatch.cli.run_judge_calibration import judge_calibration  # noqa: E402
+
+run.add_command(judge_calibration)
+
 from llmwatch.cli.run_golden import golden  # noqa: E402
 
 run.add_command(golden)

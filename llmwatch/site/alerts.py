@@ -16,7 +16,13 @@ from llmwatch.site.svg import Band
 from llmwatch.triage import build_report, triage_page_name, write_html
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-QUALITY_KINDS = {"quality_regression", "judge_failure", "golden_regression", "canary_regression"}
+QUALITY_KINDS = {
+    "quality_regression",
+    "judge_failure",
+    "judge_drift",
+    "golden_regression",
+    "canary_regression",
+}
 NO_WINDOW = timedelta(hours=1)
 
 

@@ -392,6 +392,38 @@ class CanaryResult(Base):
 # --- drift ------------------------------------------------------------------------------
 
 
+class JudgeCalibrationRun(Base):
+    """One run of the judge over its calibration set (llmwatch.judge.calibration)."""
+
+    __tablename__ = "judge_calibration_runs"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_at: Mapped[datetime]
+    judge_model: Mapped[str] = mapped_column(ID)
+    rubric_version: Mapped[str] = mapped_column(String(32))
+    set_version: Mapped[str] = mapped_column(String(64))
+    # Items in the set, items judged (a verdict or an unusable answer), verdicts that
+    # matched, and unusable answers (parse failures, refused calls: never a match).
+    n_items: Mapped[int] = mapped_column(Integer)
+    n_judged: Mapped[int] = mapped_column(Integer)
+    n_agreed: Mapped[int] = mapped_column(Integer)
+    n_failures: Mapped[int] = mapped_column(Integer)
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    kappa: Mapped[float | None] = mapped_column(Float)
+    # The baseline later runs are tested against (the newest pinned run of the series).
+    pinned: Mapped[bool] = mapped_column(Boolean)
+    baseline_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    # 'baseline', 'ok', 'drift' or 'incomplete' (not every item judged: not tested).
+    verdict: Mapped[str] = mapped_column(String(16))
+    alert_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_judge_calibration_runs_series", "judge_model", "rubric_version", "run_at"),
+    )
+
+
 class DriftRun(Base):
     __tablename__ = "drift_runs"
 

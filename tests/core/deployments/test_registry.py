@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_every_job_is_scheduled_once_with_its_cadence() -> None:
     by_flow = {spec.flow_name: spec for spec in DEPLOYMENTS}
-    assert len(by_flow) == len(DEPLOYMENTS) == 8
+    assert len(by_flow) == len(DEPLOYMENTS) == 9
     assert by_flow["ingest"].interval_seconds == 60
     assert by_flow["sample-and-judge"].interval_seconds == 300
     assert by_flow["slo-burn"].interval_seconds == 300
@@ -22,6 +22,7 @@ def test_every_job_is_scheduled_once_with_its_cadence() -> None:
     assert by_flow["drift-report"].cron == "30 1 * * *"  # daily
     assert by_flow["canary-probes"].cron == "0 4 * * 1"  # weekly
     assert by_flow["retention"].cron == "15 2 * * *"  # daily, after the drift report
+    assert by_flow["judge-calibration"].cron == "45 2 * * *"  # daily
     assert all(spec.concurrency_limit == 1 for spec in DEPLOYMENTS)
 
 
