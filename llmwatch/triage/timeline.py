@@ -1,7 +1,8 @@
 """Isolate: what changed near the alert.
 
 Model ids, provider ``system_fingerprint``s and prompt templates seen for the first time
-(first over the whole history, not just the timeline span), canary and golden runs, and
+(first over the whole history, not just the timeline span), canary and golden runs, the
+judge's calibration runs (a quality alert may be the judge's, not the application's), and
 the other alerts. Each event says whether it touches the alert's feature or model.
 """
 
@@ -18,6 +19,7 @@ from llmwatch.warehouse.models import (
     CanaryResult,
     CanaryRun,
     GoldenRun,
+    JudgeCalibrationRun,
     Request,
 )
 
@@ -53,6 +55,7 @@ def timeline(
         *_first_seen_canary_fingerprints(conn, start, end),
         *_canary_runs(conn, start, end),
         *_golden_runs(conn, start, end),
+        *_judge_calibration_runs(conn, start, end),
         *_other_alerts(conn, start, end, alert_id),
     ]
     for event in events:
@@ -181,6 +184,28 @@ def _golden_runs(conn: Connection, start: datetime, end: datetime) -> list[Event
                 None,
                 run["model_id"],
                 details={"run_id": run["run_id"], "status": run["status"], "target": run["target"]},
+            )
+        )
+    return out
+
+
+def _judge_calibration_runs(conn: Connection, start: datetime, end: datetime) -> list[Event]:
+    table = JudgeCalibrationRun.__table__
+    query = select(table).where(table.c.run_at >= start, table.c.run_at < end)
+    out = []
+    for run in conn.execute(query).mappings():
+        accuracy = "n/a" if run["accuracy"] is None else f"{run['accuracy']:.3f}"
+        kappa = "n/a" if run["kappa"] is None else f"{run['kappa']:.3f}"
+        out.append(
+            Event(
+                run["run_at"],
+                "judge_calibration",
+                f"judge calibration of {run['judge_model']}: accuracy {accuracy}, kappa "
+                f"{kappa} on {run['n_judged']}/{run['n_items']} known verdicts, "
+                f"{run['verdict']}",
+                None,
+                run["judge_model"],
+                details={"run_id": run["id"], "verdict": run["verdict"]},
             )
         )
     return out
