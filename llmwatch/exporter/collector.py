@@ -42,6 +42,11 @@ llm_slo_burn_rate{slo,window}           gauge    slo_status.burn_rates at the la
                                                  evaluation (window = 5m, 30m, 1h, 6h, 30d)
 llm_slo_objective{slo}                  gauge    the objective (share of good events)
 llm_slo_alerting{slo,rule}              gauge    1 while the page / ticket rule fires
+llm_judge_calibration{judge_model,      gauge    latest complete run of the judge on its
+  rubric,statistic}                              calibration set (judge_calibration_runs):
+                                                 statistic = accuracy, kappa, n, drifted
+                                                 (1 when that run raised judge_drift); no
+                                                 feature or model label (it is the judge's)
 ======================================  =======  =============================================
 
 The "latest window" is the newest ``window_metrics`` row of each feature x model. The
@@ -62,7 +67,14 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, and_, func, select
 
 from llmwatch.aggregation.queries import OTHER
-from llmwatch.warehouse.models import Alert, ChartPoint, ChartState, SloStatus, WindowMetrics
+from llmwatch.warehouse.models import (
+    Alert,
+    ChartPoint,
+    ChartState,
+    JudgeCalibrationRun,
+    SloStatus,
+    WindowMetrics,
+)
 
 LABELS = ["feature", "model"]
 TOKEN_TYPES = {
@@ -112,6 +124,7 @@ class WarehouseCollector(Collector):
             totals = conn.execute(_totals()).mappings().all()
             alerts = conn.execute(_alert_counts()).all()
             charts = conn.execute(_latest_chart_points()).mappings().all()
+            calibrations = conn.execute(_latest_calibrations()).mappings().all()
             slos = (
                 conn.execute(
                     select(SloStatus.__table__).order_by(SloStatus.feature_id, SloStatus.slo)
@@ -135,6 +148,7 @@ class WarehouseCollector(Collector):
         yield alerts_total
         yield _quality_charts(charts)
         yield from _slo_gauges(slos)
+        yield _calibration_gauge(calibrations)
 
 
 def _slo_gauges(rows: Any) -> Iterator[Metric]:
@@ -325,6 +339,38 @@ def _window_gauges(latest: Any) -> Iterator[Metric]:
 
 
 CHART_STATISTICS = {"window_mean": "mean", "window_n": "n", "ewma": "z", "lcl": "lcl", "ucl": "ucl"}
+
+
+def _latest_calibrations() -> Any:
+    runs = JudgeCalibrationRun.__table__
+    latest = (
+        select(func.max(runs.c.id).label("id"))
+        .where(runs.c.verdict != "incomplete")
+        .group_by(runs.c.judge_model, runs.c.rubric_version)
+        .subquery()
+    )
+    return (
+        select(runs)
+        .join(latest, latest.c.id == runs.c.id)
+        .order_by(runs.c.judge_model, runs.c.rubric_version)
+    )
+
+
+def _calibration_gauge(rows: Any) -> Metric:
+    gauge = GaugeMetricFamily(
+        "llm_judge_calibration",
+        "The judge's agreement with the calibration set's known verdicts (latest complete run)",
+        labels=["judge_model", "rubric", "statistic"],
+    )
+    for row in rows:
+        key = [row["judge_model"], row["rubric_version"]]
+        if row["accuracy"] is not None:
+            gauge.add_metric([*key, "accuracy"], float(row["accuracy"]))
+        if row["kappa"] is not None:
+            gauge.add_metric([*key, "kappa"], float(row["kappa"]))
+        gauge.add_metric([*key, "n"], float(row["n_judged"]))
+        gauge.add_metric([*key, "drifted"], 1.0 if row["verdict"] == "drift" else 0.0)
+    return gauge
 
 
 def _latest_chart_points() -> Any:

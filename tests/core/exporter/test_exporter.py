@@ -227,3 +227,28 @@ def test_quality_charts_export_their_latest_point(engine: Engine) -> None:
     assert got == pytest.approx(
         {"window_mean": 3.8, "window_n": 12, "ewma": 4.08, "lcl": 4.0, "ucl": 4.4}
     )
+
+
+def test_the_judges_latest_complete_calibration_run_is_exported(engine: Engine) -> None:
+    from llmwatch.judge.calibration import CalibrationOutcome, record_calibration
+    from llmwatch.judge.calibration_set import load_calibration_set
+    from llmwatch.judge.job import judge_setup
+    from llmwatch.judge.runner import JudgeRunReport
+    from llmwatch.settings import JudgeCalibrationSettings, Settings
+
+    setup = judge_setup(Settings(judge_base_url="http://127.0.0.1:9/v1", judge_model="j-1"))
+    cal = load_calibration_set()
+    flip = {"good": "bad", "bad": "good"}
+    right = {i.id: i.expected for i in cal.items}
+    wrong = {i.id: flip[i.expected] if n % 4 == 0 else i.expected for n, i in enumerate(cal.items)}
+    # Baseline, a drifted run, then an incomplete one (not exported: it tested nothing).
+    for n, labels in enumerate((right, wrong, {"cal-001-a": "good"})):
+        outcome = CalibrationOutcome(dict(labels), JudgeRunReport())
+        now = START + timedelta(days=n)
+        record_calibration(engine, setup, JudgeCalibrationSettings(), cal, outcome, now=now)
+    samples = _samples(render(engine))
+    got = {
+        stat: samples[_key("llm_judge_calibration", judge_model="j-1", rubric="v1", statistic=stat)]
+        for stat in ("accuracy", "kappa", "n", "drifted")
+    }
+    assert got == pytest.approx({"accuracy": 0.75, "kappa": 0.5, "n": 144, "drifted": 1})
