@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from llmwatch.alerts import NewAlert, record_alerts
+from llmwatch.judge.drift_flag import flag_judge_drift, open_judge_drift
 from llmwatch.settings import JudgeSettings
 from llmwatch.stats.ewma import (
     ChartConflictError,
@@ -178,6 +179,9 @@ def _update_feature(
     try:
         with engine.begin() as conn:
             save_chart(conn, chart, plotted, previous_end, is_new, now)
+            drifting = open_judge_drift(conn, judge_model) if alerts else None
+            if drifting is not None:
+                alerts = [flag_judge_drift(a, judge_model, drifting) for a in alerts]
             update.alert_ids = record_alerts(
                 conn, alerts, cooldown=timedelta(hours=cfg.alert_cooldown_hours), now=now
             )

@@ -137,3 +137,38 @@ def test_open_windows_wait(engine: Engine) -> None:
     with engine.connect() as conn:
         last = conn.execute(select(func.max(ChartPoint.window_end))).scalar_one()
     assert last == T0 + 5 * HOUR
+
+
+def test_a_quality_alert_names_its_judges_open_drift_incident(engine: Engine) -> None:
+    from llmwatch.alerts import NewAlert, record_alerts
+
+    with engine.begin() as conn:
+        (drift_id,) = record_alerts(
+            conn,
+            [NewAlert(kind="judge_drift", flow="judge-calibration", model_id=JUDGE, message="x")],
+            now=T0,
+        )
+    history(engine, 30, drop_from=18)
+    run(engine, T0 + 30 * HOUR)
+    quality = [a for a in alerts(engine) if a["kind"] == "quality_regression"]
+    assert quality
+    incident = next(a for a in alerts(engine) if a["id"] == drift_id)["incident_id"]
+    for alert in quality:
+        assert alert["details"]["judge_drift_incident"] == incident
+        assert f"judge_drift incident #{incident}" in alert["message"]
+
+
+def test_a_quality_alert_of_an_undisturbed_judge_has_no_drift_note(engine: Engine) -> None:
+    from llmwatch.alerts import NewAlert, record_alerts
+
+    with engine.begin() as conn:  # another judge model drifts: not this chart's judge
+        record_alerts(
+            conn,
+            [NewAlert(kind="judge_drift", flow="judge-calibration", model_id="other", message="x")],
+            now=T0,
+        )
+    history(engine, 30, drop_from=18)
+    run(engine, T0 + 30 * HOUR)
+    quality = [a for a in alerts(engine) if a["kind"] == "quality_regression"]
+    assert quality
+    assert all("judge_drift_incident" not in a["details"] for a in quality)
