@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from llmwatch.alerts import NewAlert
+from llmwatch.evals.compare import OVERALL
 from llmwatch.severity import share_severity
 
 MAX_EVIDENCE_IN_MESSAGE = 3
@@ -80,11 +81,13 @@ def run_alert(verdict: RunVerdict) -> NewAlert | None:
     """The run's one alert, or None when nothing changed."""
     if not verdict.evidence:
         return None
-    significant = [e for e in verdict.evidence if e.significant]
+    # The overall row is evidence too, but the share is of probes or intents.
+    significant = [e for e in verdict.evidence if e.significant and e.name != OVERALL]
     subject = "intent" if verdict.kind == "golden_regression" else "probe"
     vs = f"baseline {verdict.reference}" if verdict.against == "baseline" else "previous run"
-    shown = (significant or verdict.evidence)[:MAX_EVIDENCE_IN_MESSAGE]
-    more = len(significant or verdict.evidence) - len(shown)
+    listed = significant or verdict.evidence
+    shown = listed[:MAX_EVIDENCE_IN_MESSAGE]
+    more = len(listed) - len(shown)
     if significant:
         head = f"{len(significant)} of {verdict.compared} {subject}(s) regressed"
     else:
