@@ -41,7 +41,7 @@ def _first_signal(chart: EwmaChart, drop: float, rng: random.Random) -> tuple[ob
 def test_an_ewma_alert_is_a_warning_at_the_limit_and_critical_far_beyond_it() -> None:
     rng = random.Random(7)
     small = _monitoring_chart(rng)
-    step, hour = _first_signal(small, 0.25, rng)
+    step, _hour = _first_signal(small, 0.25, rng)
     alert = _quality_alert(JudgeSettings(), small, "chat", "m1", step, (T0, T0 + HOUR))  # type: ignore[arg-type]
     excursion = alert.details["excursion_sigma"]
     # A slow drift crosses the limit just: L (3.5) sigma, a little more, not 2 L.
@@ -97,21 +97,36 @@ def _canary_alert(candidate: dict[str, ProbeStats], reference: dict[str, ProbeSt
     overall = next(r for r in verdict.rows if r.name == OVERALL)
     return run_alert(
         RunVerdict(
-            kind="canary_regression", flow="canary-probes", target="prod", model_id="m1",
-            run_id="r2", against="previous", reference="previous run", reference_run_id="r1",
-            set_version="v1", started_at=T0, finished_at=T0 + HOUR,
-            compared=len(reference), overall_regressed=overall.significant,
+            kind="canary_regression",
+            flow="canary-probes",
+            target="prod",
+            model_id="m1",
+            run_id="r2",
+            against="previous",
+            reference="previous run",
+            reference_run_id="r1",
+            set_version="v1",
+            started_at=T0,
+            finished_at=T0 + HOUR,
+            compared=len(reference),
+            overall_regressed=overall.significant,
             evidence=[
                 Evidence(
-                    r.name, r.significant, r.reason, r.test.test, r.test.p_value,
-                    r.test.candidate_rate, r.test.reference_rate,
+                    r.name,
+                    r.significant,
+                    r.reason,
+                    r.test.test,
+                    r.test.p_value,
+                    r.test.candidate_rate,
+                    r.test.reference_rate,
                     (r.test.candidate_passed, r.test.candidate_n),
                     (r.test.reference_passed, r.test.reference_n),
-                    r.candidate_fingerprint, r.reference_fingerprint,
+                    r.candidate_fingerprint,
+                    r.reference_fingerprint,
                 )
                 for r in verdict.regressions
             ],
-        )  # fmt: skip
+        )
     )
 
 
@@ -136,14 +151,16 @@ def test_one_canary_run_is_one_alert_and_changed_outputs_alone_are_info() -> Non
     # One probe flipped from always passing to always failing: a warning.
     flipped = {**changed, "p5": probe("p5", 0, fingerprint="c")}
     alert = _canary_alert(flipped, before)
-    assert alert is not None and alert.severity == "warning"
+    assert alert is not None
+    assert alert.severity == "warning"
     assert alert.details["significant"] == 1
     assert "1 of 10 probe(s) regressed" in alert.message
 
     # Most probes fail and the overall pass rate drops: critical.
     broken = {f"p{i}": probe(f"p{i}", 0, fingerprint="z") for i in range(10)}
     alert = _canary_alert(broken, before)
-    assert alert is not None and alert.severity == "critical"
+    assert alert is not None
+    assert alert.severity == "critical"
     assert alert.series_key.endswith("prod|previous|previous run")
 
 
