@@ -1,7 +1,8 @@
 """Incidents (SPEC 4.7): alerts of one series grouped into what people are told about.
 
-An alert joins the unresolved incident of its group (kind × feature × model; a canary or
-golden target's probes and intents share one) or opens one. People are notified of
+An alert joins the unresolved incident of its group (kind × feature × model, where the
+kinds of one ``FAMILY`` count as one kind; a canary or golden run is one alert with its
+probes or intents as evidence) or opens one. People are notified of
 transitions only: opened, severity rose, resolved, and a reminder for an incident still
 open after ``repeat_interval_hours`` — each an ``incident_notifications`` row, delivered
 through ``llmwatch.routing`` with the same guarantees alerts had. An incident whose
@@ -33,10 +34,20 @@ class IncidentError(Exception):
     """A by-hand transition that does not apply (unknown id, already resolved)."""
 
 
+# Kinds that are one symptom seen by two detectors share their incident: spend and tokens
+# per request rise together; a canary and a golden run see the same model change.
+FAMILY = {
+    "cost_anomaly": "cost",
+    "token_spike": "cost",
+    "canary_regression": "model_change",
+    "golden_regression": "model_change",
+}
+
+
 def group_key(
     kind: str, feature_id: str | None, model_id: str | None, scope: str | None = None
 ) -> str:
-    key = "|".join((kind, feature_id or "", model_id or ""))
+    key = "|".join((FAMILY.get(kind, kind), feature_id or "", model_id or ""))
     return f"{key}|{scope}" if scope else key
 
 
