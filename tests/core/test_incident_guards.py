@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import llmwatch.incidents as incidents_module
-from llmwatch.alerts import record_alerts
+from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.cli import main
 from llmwatch.routing import deliver_pending, webhook_channels
 from llmwatch.settings import RoutingSettings, Webhook
@@ -28,7 +28,7 @@ from llmwatch.warehouse.engine import make_engine, upgrade
 from llmwatch.warehouse.models import Incident, IncidentNotification
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.core.routing.receiver import webhook_receiver
-from tests.core.test_incidents import HOUR, T0, flow_run, window_alert
+from tests.core.test_incidents import HOUR, T0, flow_run, settings_for, window_alert
 
 
 def _count(engine: Engine, model: Any) -> int:
@@ -246,3 +246,23 @@ def test_alerts_cli_shows_the_incident_and_filters(engine: Engine, warehouse_url
     assert f"incident=#{rows[0]['incident_id']} resolved" in text_out[0]
     bad = runner.invoke(main, ["alerts", "--state", "closed"])
     assert bad.exit_code == 2
+
+
+def test_two_detectors_of_one_symptom_share_one_incident(engine: Engine) -> None:
+    spike = NewAlert(
+        kind="token_spike", flow="cost", feature_id="chat", model_id="m1",
+        metric="total_tokens_p50", window_start=T0, window_end=T0 + HOUR,
+        message="tokens per request 3x",
+    )  # fmt: skip
+    with webhook_receiver() as hook:
+        settings = settings_for(hook.url)
+        # Spend and tokens per request rise together: one incident, one notification.
+        flow_run(engine, settings, [window_alert(0), spike], T0 + HOUR)
+        # Another feature's spike is its own incident.
+        flow_run(engine, settings, [window_alert(0, feature="rag")], T0 + HOUR)
+    chat, rag = _incidents(engine)
+    assert (chat.kind, chat.alert_count, rag.alert_count) == ("cost_anomaly", 2, 1)
+    assert [(b["event"], b["feature_id"]) for b in hook.accepted] == [
+        ("opened", "chat"),
+        ("opened", "rag"),
+    ]
