@@ -58,17 +58,14 @@ def demo(
     except DemoDirError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("")
-    click.echo(render_report(result.report, result.notifications, result.gate_alerts))
+    gate = (result.gate_alerts, result.gate_notifications)
+    click.echo(render_report(result.report, result.notifications, gate))
     if json_path is not None:
         payload = result.report.to_dict(result.notifications)
         payload["gate_alerts"] = [
             {"id": a["id"], "incident_id": a["incident_id"]} for a in result.gate_alerts
         ]
-        payload["gate_notifications"] = [
-            e
-            for i in sorted({a["incident_id"] for a in result.gate_alerts if a["incident_id"]})
-            for e in result.notifications.get(i, [])
-        ]
+        payload["gate_notifications"] = result.gate_notifications
         json_path.write_text(json.dumps(payload, indent=2) + "\n")
     click.echo("")
     click.echo(f"{result.requests} requests in the warehouse {config.warehouse_path}")

@@ -40,10 +40,11 @@ class DemoConfig:
     # (the RAG feature, whose answers matter most, is judged more); it is not a detection
     # threshold, the chart adapts to the volume it gets.
     judge_sample_rate: float = 0.03
-    # A manual upgrade gate on the last day (canary of the candidate against the
-    # baseline): it stores what it finds and notifies nobody.
-    gate_target: str = "gpt-4o"
-    gate_baseline: str = "gpt-4o-mini"
+    # A manual gate on the last day (canary of the candidate against the baseline, the
+    # candidate being the silently changed model): it stores what it finds and notifies
+    # nobody.
+    gate_target: str = "gpt-4o-mini"
+    gate_baseline: str = "gpt-4o"
     judge_sample_rates: tuple[tuple[str, float], ...] = (("rag_qa", 0.35),)
     probe_repeats: int = 2
     drift_sample_size: int = 3_000

@@ -59,8 +59,10 @@ class DemoResult:
     requests: int = 0
     # Incident id -> the transitions people were notified of (opened, escalated, ...).
     notifications: dict[int, list[str]] = field(default_factory=dict)
-    # The alerts the manual gate run stored (not matched against the scenario).
+    # The alerts the manual gate run stored (not matched against the scenario), and the
+    # notifications they caused (opened or escalated an incident).
     gate_alerts: list[dict[str, Any]] = field(default_factory=list)
+    gate_notifications: int = 0
 
 
 def run_demo(
@@ -142,6 +144,7 @@ def run_demo(
                 alerts = list_alerts(conn)
                 requests = _count_requests(conn)
                 notifications = notifications_by_incident(conn)
+                gate_notified = notifications_caused_by(conn, gate_ids)
             engine.dispose()
 
     incidents = incidents_in(scenario, start, end)
@@ -149,8 +152,31 @@ def run_demo(
     watched = [a for a in alerts if a["id"] not in gate_ids]
     report = match_alerts(incidents, watched, observed_at=observed_at)
     return DemoResult(
-        config, scenario, incidents, report, index, steps, requests, notifications, gate_alerts
+        config,
+        scenario,
+        incidents,
+        report,
+        index,
+        steps,
+        requests,
+        notifications,
+        gate_alerts,
+        gate_notified,
     )
+
+
+def notifications_caused_by(conn: Any, alert_ids: set[int]) -> int:
+    """Notifications that these alerts caused: an incident opened or escalated by them."""
+    from sqlalchemy import func, select
+
+    from llmwatch.warehouse.models import IncidentNotification as Notification
+
+    if not alert_ids:
+        return 0
+    query = select(func.count()).where(
+        Notification.alert_id.in_(alert_ids), Notification.event.in_(("opened", "escalated"))
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def notifications_by_incident(conn: Any) -> dict[int, list[str]]:

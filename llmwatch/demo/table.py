@@ -13,11 +13,12 @@ from llmwatch.demo.match import MatchReport, ObservedAlert, incident_ids
 def render_report(
     report: MatchReport,
     notifications: Mapping[int, list[str]] | None = None,
-    gate_alerts: Sequence[Mapping[str, Any]] = (),
+    gate: tuple[Sequence[Mapping[str, Any]], int] | None = None,
 ) -> str:
     """The table, one row per injected incident: what caught it, the incident(s) its
     alerts joined and how many notifications those produced (``notifications``: incident
-    id -> events), then the side effects, the clean stretches and the manual gate run."""
+    id -> events), then the side effects, the clean stretches and the manual gate run
+    (``gate``: its alerts and the notifications they caused)."""
     notified = notifications or {}
     rows: list[tuple[str, ...]] = [
         ("incident", "feature / model", "started", "caught by", "alert series", "delay",
@@ -62,12 +63,12 @@ def render_report(
         f"all; {len(clean)} on the clean stretches; side effects: "
         f"{_notified([e for i in related for e in notified.get(i, [])])}."
     )
-    if gate_alerts:
+    if gate is not None:
+        gate_alerts, gate_notified = gate
         gate_ids = sorted({a["incident_id"] for a in gate_alerts if a.get("incident_id")})
-        gate_events = [e for i in gate_ids for e in notified.get(i, [])]
         lines.append(
             f"Manual gate run (no --notify): {len(gate_alerts)} alert(s) stored in incident(s) "
-            f"{', '.join(f'#{i}' for i in gate_ids)}, {len(gate_events)} notification(s)."
+            f"{', '.join(f'#{i}' for i in gate_ids) or '-'}, {gate_notified} notification(s)."
         )
     return "\n".join(lines)
 

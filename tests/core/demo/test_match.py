@@ -156,7 +156,7 @@ def test_table_counts_the_notifications_of_the_incident_that_caught_each() -> No
     ]  # fmt: skip
     report = match_alerts(truths(), alerts)
     notifications = {7: ["opened", "escalated", "resolved"], 8: ["opened"], 9: []}
-    gate = [{"id": 4, "incident_id": 9}]
+    gate = ([{"id": 4, "incident_id": 9}], 0)
     text = render_report(report, notifications, gate)
     (row,) = [line for line in text.splitlines() if line.startswith("cost_spike")]
     assert row.split()[-9:] == [
