@@ -57,7 +57,9 @@ def render_report(
     else:
         lines.append("No alert on the clean stretches: no false alarms.")
     clean = [e for i in incident_ids(report.unmatched) for e in notified.get(i, [])]
-    related = incident_ids(a for a, _ in report.related)
+    # A side effect that joined an incident counted above is not counted twice.
+    caught_in = {i for d in report.detections for i in d.incident_ids}
+    related = [i for i in incident_ids(a for a, _ in report.related) if i not in caught_in]
     lines.append(
         f"Notifications: {_notified([e for events in notified.values() for e in events])} in "
         f"all; {len(clean)} on the clean stretches; side effects: "

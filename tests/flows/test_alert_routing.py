@@ -88,7 +88,7 @@ def test_a_flow_delivers_alerts_to_webhooks_and_as_prefect_events(
     events: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         events = [
-            e for e in read_events("llmwatch.alert.")
+            e for e in read_events("llmwatch.incident.")
             if e["resource"].get("llmwatch.alert_id") in wanted
             and e["resource"].get("llmwatch.feature_id") == f"f-{marker}"
         ]  # fmt: skip

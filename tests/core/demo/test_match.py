@@ -153,6 +153,8 @@ def test_table_counts_the_notifications_of_the_incident_that_caught_each() -> No
         {**alert(2, "cost_anomaly", spike + H, None, "support_chat", MINI), "incident_id": 7},
         {**alert(3, "slo_breach", T0 + timedelta(days=1), feature="rag_qa", model=GPT4O),
          "incident_id": 8},
+        # A side effect that joined the spike's incident: not counted a second time.
+        {**alert(5, "slo_breach", spike, None, "support_chat", MINI), "incident_id": 7},
     ]  # fmt: skip
     report = match_alerts(truths(), alerts)
     notifications = {7: ["opened", "escalated", "resolved"], 8: ["opened"], 9: []}
@@ -170,7 +172,7 @@ def test_table_counts_the_notifications_of_the_incident_that_caught_each() -> No
         "1",
         "resolved)",
     ]
-    assert "1 on the clean stretches" in text
+    assert "1 on the clean stretches; side effects: 0." in text
     assert "Notifications: 4 (2 opened, 1 escalated, 1 resolved) in all" in text
     assert "Manual gate run (no --notify): 1 alert(s) stored in incident(s) #9, 0 notif" in text
     data = report.to_dict(notifications)
