@@ -188,3 +188,30 @@ def test_golden_severity_follows_the_share_of_intents_that_regressed() -> None:
     assert share_severity(1, 3, overall_regressed=True) == "warning"
     assert share_severity(2, 3, overall_regressed=False) == "warning"
     assert share_severity(0, 3, overall_regressed=False) == "info"
+
+
+def test_monte_carlo_in_control_charts_never_page_and_a_small_shift_warns() -> None:
+    """Through the production chart: 100 in-control charts of 30 days (hourly points of 20
+    judgements) signal rarely and never reach critical; a small shift (0.3 of a score's
+    spread) is caught as a warning first in most charts, not as a page."""
+    rng = random.Random(2026)
+    signals = criticals = 0
+    for _ in range(100):
+        chart = _monitoring_chart(rng)
+        for hour in range(100, 100 + 30 * 24):
+            scores = [rng.gauss(4.0, 0.5) for _ in range(20)]
+            step = chart.add(Point.of(T0 + hour * HOUR, T0 + (hour + 1) * HOUR, scores))
+            if step is not None and step.direction < 0:
+                signals += 1
+                excursion = ewma_excursion_sigma(step.statistic, step.limit, chart.limit_l)  # type: ignore[arg-type]
+                criticals += ewma_severity(excursion, chart.limit_l) == "critical"
+    assert criticals == 0
+    assert signals <= 30  # about 0.3 false signals per chart-month, by design
+
+    first_severity = []
+    for _ in range(100):
+        chart = _monitoring_chart(rng)
+        step, _ = _first_signal(chart, 0.15, rng)
+        excursion = ewma_excursion_sigma(step.statistic, step.limit, chart.limit_l)  # type: ignore[attr-defined]
+        first_severity.append(ewma_severity(excursion, chart.limit_l))
+    assert first_severity.count("warning") >= 95
