@@ -31,6 +31,7 @@ ALERT_KINDS = frozenset(
         "input_drift",
         "survivorship_bias",
         "ingest_rejects",
+        "delivery_failure",
     }
 )
 SEVERITIES = frozenset({"info", "warning", "critical"})
@@ -53,6 +54,8 @@ class NewAlert:
     details: dict[str, Any] = field(default_factory=dict)
     # Extra discriminator for the series (e.g. a probe id or a file fingerprint).
     series_suffix: str = ""
+    # Part of the incident's group beside kind x feature x model (a channel's name).
+    scope: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ALERT_KINDS:
@@ -92,7 +95,7 @@ def record_alerts(
         anchor = alert.window_start or created_at
         seen_at = alert.window_end or anchor
         if _suppressed(conn, alert, anchor, cooldown):
-            touch_incident(conn, alert.kind, alert.feature_id, alert.model_id, seen_at)
+            touch_incident(conn, alert.kind, alert.feature_id, alert.model_id, seen_at, alert.scope)
             continue
         row = {
             "created_at": created_at,
@@ -113,7 +116,9 @@ def record_alerts(
         alert_id = conn.execute(insert(Alert).returning(Alert.id), row).scalar_one()
         assert routing is not None
         fresh = seen_at > created_at - quiet_age(routing, alert.kind)
-        join_incident(conn, alert_id, row, seen_at, created_at, notify=notify and fresh)
+        join_incident(
+            conn, alert_id, row, seen_at, created_at, notify=notify and fresh, scope=alert.scope
+        )
         stored.append(alert_id)
     return stored
 
@@ -130,9 +135,17 @@ def _suppressed(conn: Connection, alert: NewAlert, anchor: datetime, cooldown: t
     return conn.execute(query).first() is not None
 
 
-def list_alerts(conn: Connection, since: datetime | None = None) -> list[dict[str, Any]]:
+def list_alerts(
+    conn: Connection,
+    since: datetime | None = None,
+    *,
+    kind: str | None = None,
+    feature_id: str | None = None,
+    state: str | None = None,
+) -> list[dict[str, Any]]:
     """Alerts created at or after ``since``, oldest first, as SPEC 3.5 dictionaries
-    with their ``incident_id`` and the incident's ``state``."""
+    with their ``incident_id`` and the incident's ``state``. ``state`` 'open' means the
+    incident is not resolved (open or acknowledged)."""
     query = (
         select(Alert.__table__, Incident.state)
         .outerjoin(Incident, Incident.id == Alert.incident_id)
@@ -140,6 +153,14 @@ def list_alerts(conn: Connection, since: datetime | None = None) -> list[dict[st
     )
     if since is not None:
         query = query.where(Alert.created_at >= since)
+    if kind is not None:
+        query = query.where(Alert.kind == kind)
+    if feature_id is not None:
+        query = query.where(Alert.feature_id == feature_id)
+    if state == "open":
+        query = query.where(Incident.state.in_(("open", "acknowledged")))
+    elif state is not None:
+        query = query.where(Incident.state == state)
     rows = conn.execute(query).mappings()
     return [
         {**alert_to_dict(row), "incident_id": row["incident_id"], "state": row["state"]}

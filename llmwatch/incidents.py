@@ -1,7 +1,8 @@
 """Incidents (SPEC 4.7): alerts of one series grouped into what people are told about.
 
-An alert joins the unresolved incident of its group (kind × feature × model; a canary or
-golden target's probes and intents share one) or opens one. People are notified of
+An alert joins the unresolved incident of its group (kind × feature × model, where the
+kinds of one ``FAMILY`` count as one kind; a canary or golden run is one alert with its
+probes or intents as evidence) or opens one. People are notified of
 transitions only: opened, severity rose, resolved, and a reminder for an incident still
 open after ``repeat_interval_hours`` — each an ``incident_notifications`` row, delivered
 through ``llmwatch.routing`` with the same guarantees alerts had. An incident whose
@@ -14,42 +15,61 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from llmwatch.settings import RoutingSettings
-from llmwatch.warehouse.models import Alert, Incident, IncidentNotification
+from llmwatch.warehouse.models import UNRESOLVED_SQL, Alert, Incident, IncidentNotification
 
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
 UNRESOLVED = (OPEN, ACKNOWLEDGED)
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 SUMMARY_CHARS = 200
+# Kinds whose incidents resolve on an event, not on silence: a dead channel stays dead
+# while nothing is sent to it (llmwatch.routing resolves it when the channel delivers).
+RESOLVED_BY_EVENT = frozenset({"delivery_failure"})
 
 
 class IncidentError(Exception):
     """A by-hand transition that does not apply (unknown id, already resolved)."""
 
 
-def group_key(kind: str, feature_id: str | None, model_id: str | None) -> str:
-    return "|".join((kind, feature_id or "", model_id or ""))
+# Kinds that are one symptom seen by two detectors share their incident: spend and tokens
+# per request rise together; a canary and a golden run see the same model change.
+FAMILY = {
+    "cost_anomaly": "cost",
+    "token_spike": "cost",
+    "canary_regression": "model_change",
+    "golden_regression": "model_change",
+}
+
+
+def group_key(
+    kind: str, feature_id: str | None, model_id: str | None, scope: str | None = None
+) -> str:
+    key = "|".join((FAMILY.get(kind, kind), feature_id or "", model_id or ""))
+    return f"{key}|{scope}" if scope else key
 
 
 def join_incident(
     conn: Connection, alert_id: int, row: Mapping[str, Any], seen_at: datetime, now: datetime,
-    notify: bool = True,
+    notify: bool = True, scope: str | None = None,
 ) -> int:  # fmt: skip
     """Attach a stored alert to its group's unresolved incident, or open one; queue a
-    notification when the incident opens or its severity rises. Returns the incident id."""
-    key = group_key(row["kind"], row["feature_id"], row["model_id"])
+    notification when the incident opens or its severity rises. Returns the incident id.
+
+    Opening is a claim on the series: the partial unique index lets one unresolved
+    incident exist per group, so a run that loses the race joins the winner's."""
+    key = group_key(row["kind"], row["feature_id"], row["model_id"], scope)
     incident = _unresolved(conn, key)
+    incident_id = None
     if incident is None:
-        incident_id = conn.execute(
-            insert(Incident).returning(Incident.id),
-            {"group_key": key, "kind": row["kind"], "feature_id": row["feature_id"],
-             "model_id": row["model_id"], "state": OPEN, "severity": row["severity"],
-             "opened_at": now, "updated_at": now, "resolved_at": None, "last_seen_at": seen_at,
-             "last_notified_at": None, "first_alert_id": alert_id, "worst_alert_id": alert_id,
-             "alert_count": 1, "note": None},
-        ).scalar_one()  # fmt: skip
+        incident_id = _open(conn, key, alert_id, row, seen_at, now, scope)
+        if incident_id is None:
+            incident = _unresolved(conn, key)
+            if incident is None:
+                raise IncidentError(f"the unresolved incident of {key} vanished while joining")
+    if incident_id is not None:
         event: str | None = "opened"
     else:
         incident_id = incident.id
@@ -65,16 +85,54 @@ def join_incident(
         event = "escalated" if rose else None
     conn.execute(update(Alert).where(Alert.id == alert_id).values(incident_id=incident_id))
     if event is not None and notify:
-        _notify(conn, incident_id, alert_id, event, now, _summary(event, row))
+        _notify(conn, incident_id, alert_id, event, now, _summary(event, row, scope))
     return incident_id
 
 
+def _open(
+    conn: Connection, key: str, alert_id: int, row: Mapping[str, Any], seen_at: datetime,
+    now: datetime, scope: str | None,
+) -> int | None:  # fmt: skip
+    """Insert the group's incident; None when a concurrent run's is already there."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(Incident)
+        .values(
+            group_key=key,
+            kind=row["kind"],
+            feature_id=row["feature_id"],
+            model_id=row["model_id"],
+            scope=scope,
+            state=OPEN,
+            severity=row["severity"],
+            opened_at=now,
+            updated_at=now,
+            resolved_at=None,
+            last_seen_at=seen_at,
+            last_notified_at=None,
+            first_alert_id=alert_id,
+            worst_alert_id=alert_id,
+            alert_count=1,
+            note=None,
+        )
+        .on_conflict_do_nothing(index_elements=["group_key"], index_where=text(UNRESOLVED_SQL))
+        .returning(Incident.id)
+    )
+    found = conn.execute(statement).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 def touch_incident(
-    conn: Connection, kind: str, feature_id: str | None, model_id: str | None, seen_at: datetime
+    conn: Connection,
+    kind: str,
+    feature_id: str | None,
+    model_id: str | None,
+    seen_at: datetime,
+    scope: str | None = None,
 ) -> None:
     """The condition was seen again (an alert held back by cool-down): the incident is
     still live and must not resolve by itself."""
-    incident = _unresolved(conn, group_key(kind, feature_id, model_id))
+    incident = _unresolved(conn, group_key(kind, feature_id, model_id, scope))
     if incident is not None and seen_at > incident.last_seen_at:
         conn.execute(
             update(Incident).where(Incident.id == incident.id).values(last_seen_at=seen_at)
@@ -93,6 +151,8 @@ def maintain(
     queued: list[int] = []
     rows = conn.execute(select(Incident.__table__).where(Incident.state.in_(UNRESOLVED))).all()
     for incident in rows:
+        if incident.kind in RESOLVED_BY_EVENT:
+            continue
         clear_for = resolve_after_by_kind.get(incident.kind, resolve_after)
         if incident.last_seen_at <= now - clear_for:
             queued += _resolve(conn, incident, now, note=None, by="condition clear")
@@ -150,6 +210,23 @@ def resolve(conn: Connection, incident_id: int, now: datetime, note: str | None 
     _resolve(conn, incident, now, note=note, by="by hand")
 
 
+def resolve_series(
+    conn: Connection,
+    kind: str,
+    feature_id: str | None,
+    model_id: str | None,
+    now: datetime,
+    by: str,
+    scope: str | None = None,
+) -> list[int]:
+    """Resolve the series' unresolved incident, if any, because its condition ended (e.g.
+    a channel delivered again). Returns the notification ids queued."""
+    incident = _unresolved(conn, group_key(kind, feature_id, model_id, scope))
+    if incident is None:
+        return []
+    return _resolve(conn, incident, now, note=None, by=by)
+
+
 def list_incidents(
     conn: Connection,
     state: str | None = None,
@@ -170,10 +247,12 @@ def list_incidents(
     if feature_id is not None:
         query = query.where(Incident.feature_id == feature_id)
     out = []
-    for row in conn.execute(query).mappings():
-        item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    for row in conn.execute(query):
+        values = row._asdict()
+        item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
         item.pop("group_key")
-        item["triage"] = f"llmwatch triage {row['worst_alert_id']}"
+        item["triage"] = f"llmwatch triage {row.worst_alert_id}"
+        item["summary"] = f"{_scope(row)}: {row.alert_count} alert(s)"
         out.append(item)
     return out
 
@@ -230,12 +309,13 @@ def _get(conn: Connection, incident_id: int) -> Any:
 
 
 def _scope(incident: Any) -> str:
-    scope = "/".join(p for p in (incident.feature_id, incident.model_id) if p)
+    parts = (incident.feature_id, incident.model_id, incident.scope)
+    scope = "/".join(p for p in parts if p)
     return f"{incident.kind} {scope}".strip()
 
 
-def _summary(event: str, row: Mapping[str, Any]) -> str:
-    scope = "/".join(p for p in (row["feature_id"], row["model_id"]) if p)
+def _summary(event: str, row: Mapping[str, Any], scope_part: str | None = None) -> str:
+    scope = "/".join(p for p in (row["feature_id"], row["model_id"], scope_part) if p)
     first_line = str(row["message"]).splitlines()[0] if row["message"] else ""
     return f"{event} [{row['severity']}] {row['kind']} {scope}: {first_line}"
 

@@ -32,7 +32,8 @@ SEVERITIES = ["info", "warning", "critical"]
 
 class PrefectEventChannel:
     """One ``llmwatch.alert.<kind>`` event per incident notification, for Prefect
-    Automations; the related incident is a resource label, the transition too."""
+    Automations: the resource is the incident (``llmwatch.incident.<id>``, so an
+    Automation can follow one incident's transitions), the alert a related resource."""
 
     name = EVENT_CHANNEL
     kinds: list[str] | None = None
@@ -47,6 +48,7 @@ class PrefectEventChannel:
         kwargs: dict[str, Any] = {
             "event": f"llmwatch.alert.{alert['kind']}",
             "resource": _resource(alert),
+            "related": [_alert_resource(alert)],
             # The same id if a crashed run emits it again: Prefect keeps one event.
             "id": uuid.uuid5(uuid.NAMESPACE_URL, key),
             "payload": alert,
@@ -62,10 +64,19 @@ class PrefectEventChannel:
         pass
 
 
+def _alert_resource(alert: dict[str, Any]) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"llmwatch.alert.{alert['id']}",
+        "prefect.resource.role": "alert",
+        "llmwatch.triage": str(alert.get("triage") or ""),
+    }
+
+
 def _resource(alert: dict[str, Any]) -> dict[str, str]:
     resource = {
-        "prefect.resource.id": f"llmwatch.alert.{alert['id']}",
+        "prefect.resource.id": f"llmwatch.incident.{alert['incident_id']}",
         "prefect.resource.name": f"{alert['kind']} {alert.get('feature_id') or ''}".strip(),
+        "llmwatch.alert_id": f"llmwatch.alert.{alert['id']}",
         "llmwatch.kind": alert["kind"],
         "llmwatch.severity": alert["severity"],
         "llmwatch.flow": alert["flow"],

@@ -39,6 +39,7 @@ from sqlalchemy import Connection
 from llmwatch.aggregation.store import read_window, read_windows
 from llmwatch.alerts import NewAlert
 from llmwatch.settings import CostSettings
+from llmwatch.severity import ratio_severity
 
 FLOW = "cost_aggregation"
 MAD_TO_SIGMA = 1.4826
@@ -129,10 +130,12 @@ def baseline_alerts(row: Row, history: list[Row], settings: CostSettings) -> lis
         if z <= settings.robust_z or value <= floor:
             continue
         threshold = max(baseline.median + settings.robust_z * baseline.scale, floor)
+        ratio = value / baseline.median if baseline.median else float("inf")
         out.append(
             NewAlert(
                 kind=kind,
                 flow=FLOW,
+                severity=ratio_severity(ratio),
                 feature_id=row["feature_id"],
                 model_id=row["model_id"],
                 metric=metric,
@@ -155,6 +158,7 @@ def baseline_alerts(row: Row, history: list[Row], settings: CostSettings) -> lis
                     "robust_z": z if z != float("inf") else None,
                     "request_count": row["request_count"],
                     "unpriced_count": row["unpriced_count"],
+                    "ratio_to_median": ratio if baseline.median else None,
                 },
             )
         )
@@ -216,7 +220,7 @@ def budget_alerts(rows: Sequence[Row], settings: CostSettings) -> list[NewAlert]
             NewAlert(
                 kind="cost_anomaly",
                 flow=FLOW,
-                severity="critical",
+                severity=ratio_severity(spend / budget) if budget > 0 else "critical",
                 feature_id=feature,
                 metric="hourly_cost_usd",
                 value=spend,
@@ -226,6 +230,7 @@ def budget_alerts(rows: Sequence[Row], settings: CostSettings) -> list[NewAlert]
                 message=f"hourly spend ${spend:.2f} over budget ${budget:.2f} for {scope}"
                 + lower_bound,
                 details={
+                    "ratio_to_budget": spend / budget if budget > 0 else None,
                     "unpriced_count": unpriced,
                     "by_model": _spend_by_model(scoped),
                 },

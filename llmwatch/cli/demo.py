@@ -58,9 +58,15 @@ def demo(
     except DemoDirError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("")
-    click.echo(render_report(result.report))
+    gate = (result.gate_alerts, result.gate_notifications)
+    click.echo(render_report(result.report, result.notifications, gate))
     if json_path is not None:
-        json_path.write_text(json.dumps(result.report.to_dict(), indent=2) + "\n")
+        payload = result.report.to_dict(result.notifications)
+        payload["gate_alerts"] = [
+            {"id": a["id"], "incident_id": a["incident_id"]} for a in result.gate_alerts
+        ]
+        payload["gate_notifications"] = result.gate_notifications
+        json_path.write_text(json.dumps(payload, indent=2) + "\n")
     click.echo("")
     click.echo(f"{result.requests} requests in the warehouse {config.warehouse_path}")
     click.echo(f"reports: {result.site_index}")
@@ -92,5 +98,6 @@ def prefect_flows() -> DemoFlows:
         judge=lambda start, end: asyncio.run(sample_and_judge(start=start, end=end)),
         golden=lambda: asyncio.run(golden_set()),
         canary=lambda: asyncio.run(canary_probes()),
+        gate=lambda target, baseline: asyncio.run(canary_probes(target=target, baseline=baseline)),
         drift=lambda day: drift_report_flow(report_date=day),
     )

@@ -55,7 +55,8 @@ def incidents(
         click.echo("no incidents")
         return
     for row in rows:
-        scope = "/".join(part for part in (row["feature_id"], row["model_id"]) if part) or "-"
+        parts = (row["feature_id"], row["model_id"], row["scope"])
+        scope = "/".join(part for part in parts if part) or "-"
         click.echo(
             printable(
                 f"#{row['id']} {row['state']:<12} {row['severity']:<8} {row['kind']:<18} "

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from llmwatch.settings import CONFIG_ENV_VAR, get_settings
@@ -40,6 +40,11 @@ class DemoConfig:
     # (the RAG feature, whose answers matter most, is judged more); it is not a detection
     # threshold, the chart adapts to the volume it gets.
     judge_sample_rate: float = 0.03
+    # A manual gate on the last day (canary of the candidate against the baseline, the
+    # candidate being the silently changed model): it stores what it finds and notifies
+    # nobody.
+    gate_target: str = "gpt-4o-mini"
+    gate_baseline: str = "gpt-4o"
     judge_sample_rates: tuple[tuple[str, float], ...] = (("rag_qa", 0.35),)
     probe_repeats: int = 2
     drift_sample_size: int = 3_000
@@ -65,6 +70,11 @@ class DemoConfig:
 
     def period(self, scenario: Scenario) -> tuple[datetime, datetime]:
         return scenario.start, scenario.start + timedelta(days=self.days)
+
+    def replay_hours(self, scenario: Scenario) -> float:
+        """From the scenario's start to now, and a day to spare: every replayed window."""
+        start, _ = self.period(scenario)
+        return (datetime.now(UTC) - start).total_seconds() / 3600 + 24
 
 
 def settings_toml(config: DemoConfig, base_url: str, scenario: Scenario) -> str:
@@ -99,6 +109,11 @@ def settings_toml(config: DemoConfig, base_url: str, scenario: Scenario) -> str:
         f"baseline_start = {_utc(start)}",
         f"baseline_end = {_utc(baseline_end)}",
         f"sample_size = {config.drift_sample_size}",
+        "",
+        "[routing]",
+        "# The demo replays past days as if they were live, so its back-fills notify like",
+        "# live runs would (a real back-fill of old windows stays quiet: the default 6 h).",
+        f"quiet_backfill_hours = {config.replay_hours(scenario):g}",
         "",
     ]
     for name, model in TARGETS.items():

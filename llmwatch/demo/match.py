@@ -37,6 +37,7 @@ class ObservedAlert:
     start: datetime
     end: datetime
     message: str = ""
+    incident_id: int | None = None
 
     @classmethod
     def from_dict(
@@ -54,6 +55,7 @@ class ObservedAlert:
             start=start,
             end=max(start, end),
             message=str(alert.get("message") or ""),
+            incident_id=alert.get("incident_id"),
         )
 
 
@@ -78,6 +80,15 @@ class Detection:
     def caught_by(self, kind: str) -> bool:
         return any(a.kind == kind for a in self.alerts)
 
+    @property
+    def incident_ids(self) -> list[int]:
+        """The incidents that caught it (the ones its catching alerts joined)."""
+        return incident_ids(self.alerts)
+
+
+def incident_ids(alerts: Iterable[ObservedAlert]) -> list[int]:
+    return sorted({a.incident_id for a in alerts if a.incident_id is not None})
+
 
 @dataclass
 class MatchReport:
@@ -92,8 +103,10 @@ class MatchReport:
     def missed(self) -> list[GroundTruth]:
         return [d.incident for d in self.detections if not d.caught]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: what the demo's ``--json`` writes and the end-to-end test reads."""
+    def to_dict(self, notifications: Mapping[int, list[str]] | None = None) -> dict[str, Any]:
+        """JSON-ready: what the demo's ``--json`` writes and the end-to-end test reads;
+        with ``notifications`` (incident id -> events), what each incident told people."""
+        notified = notifications or {}
         return {
             "incidents": [
                 {
@@ -101,6 +114,8 @@ class MatchReport:
                     "caught_by": sorted({a.kind for a in d.alerts}),
                     "delay_s": None if d.delay is None else d.delay.total_seconds(),
                     "alerts": [_alert_dict(a) for a in d.alerts],
+                    "incident_ids": d.incident_ids,
+                    "notifications": [e for i in d.incident_ids for e in notified.get(i, [])],
                 }
                 for d in self.detections
             ],
@@ -108,6 +123,9 @@ class MatchReport:
                 {**_alert_dict(a), "during": incident.kind} for a, incident in self.related
             ],
             "unmatched": [_alert_dict(a) for a in self.unmatched],
+            "unmatched_notifications": [
+                e for i in incident_ids(self.unmatched) for e in notified.get(i, [])
+            ],
         }
 
 
@@ -163,6 +181,7 @@ def _alert_dict(alert: ObservedAlert) -> dict[str, Any]:
         "observed_start": alert.start.isoformat(),
         "observed_end": alert.end.isoformat(),
         "message": alert.message,
+        "incident_id": alert.incident_id,
     }
 
 

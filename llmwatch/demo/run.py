@@ -44,6 +44,8 @@ class DemoFlows:
     golden: Callable[[], Any]
     canary: Callable[[], Any]
     drift: Callable[[date], Any]
+    # A canary gate run by hand: (candidate target, baseline target), no --notify.
+    gate: Callable[[str, str], Any]
 
 
 @dataclass
@@ -55,6 +57,12 @@ class DemoResult:
     site_index: Path
     steps: list[tuple[str, float]] = field(default_factory=list)
     requests: int = 0
+    # Incident id -> the transitions people were notified of (opened, escalated, ...).
+    notifications: dict[int, list[str]] = field(default_factory=dict)
+    # The alerts the manual gate run stored (not matched against the scenario), and the
+    # notifications they caused (opened or escalated an incident).
+    gate_alerts: list[dict[str, Any]] = field(default_factory=list)
+    gate_notifications: int = 0
 
 
 def run_demo(
@@ -123,6 +131,10 @@ def run_demo(
             step("canary-probes flow daily, golden-set flow first and last day", t)
 
             t = time.perf_counter()
+            gate_ids = set(flows.gate(config.gate_target, config.gate_baseline).alert_ids)
+            step(f"gate run by hand: canary {config.gate_target} vs {config.gate_baseline}", t)
+
+            t = time.perf_counter()
             for day in range(config.baseline_days, config.days):
                 flows.drift((start + timedelta(days=day)).date())
             step("drift-report flow, daily", t)
@@ -131,11 +143,54 @@ def run_demo(
             with engine.connect() as conn:
                 alerts = list_alerts(conn)
                 requests = _count_requests(conn)
+                notifications = notifications_by_incident(conn)
+                gate_notified = notifications_caused_by(conn, gate_ids)
             engine.dispose()
 
     incidents = incidents_in(scenario, start, end)
-    report = match_alerts(incidents, alerts, observed_at=observed_at)
-    return DemoResult(config, scenario, incidents, report, index, steps, requests)
+    gate_alerts = [a for a in alerts if a["id"] in gate_ids]
+    watched = [a for a in alerts if a["id"] not in gate_ids]
+    report = match_alerts(incidents, watched, observed_at=observed_at)
+    return DemoResult(
+        config,
+        scenario,
+        incidents,
+        report,
+        index,
+        steps,
+        requests,
+        notifications,
+        gate_alerts,
+        gate_notified,
+    )
+
+
+def notifications_caused_by(conn: Any, alert_ids: set[int]) -> int:
+    """Notifications that these alerts caused: an incident opened or escalated by them."""
+    from sqlalchemy import func, select
+
+    from llmwatch.warehouse.models import IncidentNotification as Notification
+
+    if not alert_ids:
+        return 0
+    query = select(func.count()).where(
+        Notification.alert_id.in_(alert_ids), Notification.event.in_(("opened", "escalated"))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def notifications_by_incident(conn: Any) -> dict[int, list[str]]:
+    from sqlalchemy import select
+
+    from llmwatch.warehouse.models import IncidentNotification
+
+    out: dict[int, list[str]] = {}
+    query = select(IncidentNotification.incident_id, IncidentNotification.event).order_by(
+        IncidentNotification.id
+    )
+    for incident_id, event in conn.execute(query):
+        out.setdefault(int(incident_id), []).append(str(event))
+    return out
 
 
 def incidents_in(scenario: Scenario, start: datetime, end: datetime) -> list[GroundTruth]:

@@ -61,6 +61,11 @@ class Row:
     reason: str = ""
     candidate_errors: int = 0
     reference_errors: int = 0
+    # A regression the numbers vouch for (a significant drop, or a deterministic probe
+    # that flipped from pass to fail); a changed output alone is evidence, not proof.
+    significant: bool = False
+    candidate_fingerprint: str | None = None
+    reference_fingerprint: str | None = None
 
 
 @dataclass
@@ -123,7 +128,9 @@ def compare_golden(
             min_n=min_n,
         )
         reason = "pass rate dropped" if test.regressed else ""
-        verdict.rows.append(Row(name, test, test.regressed, reason, cand.errors, ref.errors))
+        verdict.rows.append(
+            Row(name, test, test.regressed, reason, cand.errors, ref.errors, test.regressed)
+        )
     return verdict
 
 
@@ -148,12 +155,13 @@ def compare_canary(
         if test.regressed:
             reasons.append("pass rate dropped")
         both_deterministic = cand.deterministic and ref.deterministic
-        if (
+        flipped = (
             both_deterministic
             and ref.passed == ref.scored
             and cand.passed == 0
             and not test.regressed
-        ):
+        )
+        if flipped:
             reasons.append("deterministic probe flipped from pass to fail")
         if (
             against == "previous"
@@ -162,7 +170,17 @@ def compare_canary(
         ):
             reasons.append("deterministic output changed")
         verdict.rows.append(
-            Row(probe_id, test, bool(reasons), "; ".join(reasons), cand.errors, ref.errors)
+            Row(
+                probe_id,
+                test,
+                bool(reasons),
+                "; ".join(reasons),
+                cand.errors,
+                ref.errors,
+                significant=test.regressed or flipped,
+                candidate_fingerprint=cand.output_fingerprint,
+                reference_fingerprint=ref.output_fingerprint,
+            )
         )
         for i, value in enumerate(
             (cand.passed, cand.scored, ref.passed, ref.scored, cand.errors, ref.errors)
@@ -179,6 +197,7 @@ def compare_canary(
             "pass rate dropped" if overall.regressed else "",
             totals[4],
             totals[5],
+            significant=overall.regressed,
         )
     )
     return verdict

@@ -20,12 +20,14 @@ from llmwatch.evals.compare import (
     OVERALL,
     Counts,
     ProbeStats,
+    Row,
     Verdict,
     compare_canary,
     compare_golden,
     golden_counts,
 )
 from llmwatch.evals.dataset import Dataset, load_dataset
+from llmwatch.evals.evidence import Evidence, RunVerdict, run_alert
 from llmwatch.evals.probes import ProbeSet, load_probes
 from llmwatch.evals.retrieval import RetrievalSummary, retrieval_summary
 from llmwatch.evals.runner import ProbeResult, run_golden, run_probes
@@ -265,51 +267,48 @@ def gate(candidate: RunReport, baseline: RunReport, cfg: EvalSettings) -> Verdic
 
 
 def regression_alerts(report: RunReport, verdict: Verdict) -> list[NewAlert]:
-    """One alert per regressed intent/probe (and overall), on the candidate's series."""
-    kind = "golden_regression" if report.kind == "golden" else "canary_regression"
-    alerts = []
-    for row in verdict.regressions:
-        t = row.test
-        what = "intent" if report.kind == "golden" else "probe"
-        subject = "overall" if row.name == OVERALL else f"{what} {row.name}"
-        rate = f"{t.candidate_rate:.1%}" if t.candidate_rate is not None else "n/a"
-        ref_rate = f"{t.reference_rate:.1%}" if t.reference_rate is not None else "n/a"
-        vs = f"baseline {verdict.reference}" if verdict.against == "baseline" else "previous run"
-        alerts.append(
-            NewAlert(
-                kind=kind,
-                flow="golden-set" if report.kind == "golden" else "canary-probes",
-                severity="critical" if verdict.against == "baseline" else "warning",
-                model_id=report.model_id,
-                metric=f"pass_rate:{row.name}",
-                value=t.candidate_rate,
-                threshold=t.reference_rate,
-                window_start=report.started_at,
-                window_end=report.finished_at,
-                message=(
-                    f"{report.kind} {subject} on target {report.target}: {row.reason} "
-                    f"({rate} vs {ref_rate} on the {vs}; {t.test}, p="
-                    f"{'n/a' if t.p_value is None else f'{t.p_value:.3g}'})"
-                ),
-                details={
-                    "target": report.target,
-                    "run_id": report.run_id,
-                    "against": verdict.against,
-                    "reference": verdict.reference,
-                    "reference_run_id": report.previous_run_id
-                    if verdict.against == "previous"
-                    else None,
-                    "test": t.test,
-                    "p_value": t.p_value,
-                    "candidate": [t.candidate_passed, t.candidate_n],
-                    "reference_counts": [t.reference_passed, t.reference_n],
-                    "reason": row.reason,
-                    "set_version": report.set_version,
-                },
-                series_suffix=f"{report.target}|{verdict.against}|{verdict.reference}|{row.name}",
-            )
-        )
-    return alerts
+    """One alert for the run against its reference, with every regressed intent or
+    probe (and the overall row) as an evidence row (llmwatch.evals.evidence)."""
+    alert = run_alert(run_verdict(report, verdict))
+    return [] if alert is None else [alert]
+
+
+def run_verdict(report: RunReport, verdict: Verdict) -> RunVerdict:
+    overall = next((row for row in verdict.rows if row.name == OVERALL), None)
+    return RunVerdict(
+        kind="golden_regression" if report.kind == "golden" else "canary_regression",
+        flow="golden-set" if report.kind == "golden" else "canary-probes",
+        target=report.target,
+        model_id=report.model_id,
+        run_id=report.run_id,
+        against=verdict.against,
+        reference=verdict.reference,
+        reference_run_id=report.previous_run_id if verdict.against == "previous" else None,
+        set_version=report.set_version,
+        started_at=report.started_at,
+        finished_at=report.finished_at,
+        compared=sum(1 for row in verdict.rows if row.name != OVERALL),
+        overall_regressed=bool(overall and overall.significant),
+        evidence=[_evidence(row) for row in verdict.regressions],
+    )
+
+
+def _evidence(row: Row) -> Evidence:
+    t = row.test
+    return Evidence(
+        name=row.name,
+        significant=row.significant,
+        reason=row.reason,
+        test=t.test,
+        p_value=t.p_value,
+        candidate_rate=t.candidate_rate,
+        reference_rate=t.reference_rate,
+        candidate=(t.candidate_passed, t.candidate_n),
+        reference=(t.reference_passed, t.reference_n),
+        candidate_fingerprint=row.candidate_fingerprint,
+        reference_fingerprint=row.reference_fingerprint,
+        extra={"candidate_errors": row.candidate_errors, "reference_errors": row.reference_errors},
+    )
 
 
 def _retrieval(dataset: Dataset, results: list[Any]) -> RetrievalSummary | None:

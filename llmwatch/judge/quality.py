@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.judge.drift_flag import flag_judge_drift, open_judge_drift
 from llmwatch.settings import JudgeSettings
+from llmwatch.severity import ewma_excursion_sigma, ewma_severity
 from llmwatch.stats.ewma import (
     ChartConflictError,
     ChartParams,
@@ -214,10 +215,13 @@ def _quality_alert(
 ) -> NewAlert:
     """The alert's window is the one whose judgements completed the signalling point (a
     point merged from sparse windows starts earlier: its span is in the details)."""
+    if step.statistic is None or step.limit is None:
+        raise ValueError(f"chart {chart.chart_id} signalled without a statistic and limit")
+    excursion = ewma_excursion_sigma(step.statistic, step.limit, chart.limit_l)
     return NewAlert(
         kind="quality_regression",
         flow=FLOW_NAME,
-        severity="critical",
+        severity=ewma_severity(excursion, chart.limit_l),
         feature_id=feature_id,
         model_id=model_id,
         metric=METRIC,
@@ -227,8 +231,8 @@ def _quality_alert(
         window_end=window[1],
         message=(
             f"judged quality of {feature_id} fell below its control limit: EWMA {step.z:.3f} < "
-            f"LCL {step.lcl:.3f} (baseline {chart.mu0:.3f}, point mean {step.mean:.3f}, "
-            f"n={step.n})"
+            f"LCL {step.lcl:.3f}, {excursion:.1f} sigma out (baseline {chart.mu0:.3f}, point "
+            f"mean {step.mean:.3f}, n={step.n})"
         ),
         details={
             "window_mean": step.mean,
@@ -246,5 +250,6 @@ def _quality_alert(
             "t": chart.t,
             "rubric_version": cfg.rubric_version,
             "chart_id": chart.chart_id,
+            "excursion_sigma": excursion,
         },
     )

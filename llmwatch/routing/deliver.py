@@ -13,14 +13,17 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from llmwatch.alerts import alert_to_dict
+from llmwatch.alerts import NewAlert, alert_to_dict, record_alerts
+from llmwatch.incidents import resolve_series
 from llmwatch.redact import redact
-from llmwatch.settings import RoutingSettings
+from llmwatch.settings import RoutingSettings, get_settings
+from llmwatch.triage.report import triage_page_name
 from llmwatch.warehouse.models import Alert, Incident, IncidentNotification
 from llmwatch.warehouse.models import NotificationDelivery as Delivery
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
 MAX_ERROR_CHARS = 500
+DELIVERY_FAILURE = "delivery_failure"
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +95,39 @@ def deliver_pending(
             _deliver_channel(engine, channel, settings, report, now, sleep)
         finally:
             channel.close()
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             report.pending = count_pending(conn, channel.name)
+            _channel_health(conn, channel, report, now())
         reports.append(report)
     return reports
+
+
+def _channel_health(
+    conn: Connection, channel: Channel, report: ChannelReport, now: datetime
+) -> None:
+    """A channel that gave up on deliveries has one ``delivery_failure`` incident (each
+    later dead delivery joins it); it resolves when the channel delivers again."""
+    if report.dead:
+        alert = NewAlert(
+            kind=DELIVERY_FAILURE,
+            flow="routing",
+            severity="warning",
+            metric="dead_deliveries",
+            value=float(len(report.dead)),
+            message=(
+                f"{channel.display} gave up on {len(report.dead)} notification(s) "
+                f"(last: {report.last_error}); `llmwatch alerts redeliver --dead` sends "
+                "them again once the channel is fixed"
+            ),
+            details={"channel": channel.name, "notification_ids": report.dead},
+            series_suffix=channel.name,
+            scope=channel.name,
+        )
+        record_alerts(conn, [alert], now=now)
+    elif report.delivered:
+        resolve_series(
+            conn, DELIVERY_FAILURE, None, None, now, by="channel delivers again", scope=channel.name
+        )
 
 
 def _deliver_channel(
@@ -183,6 +215,14 @@ def enqueue(conn: Connection, channel: Channel, since: datetime) -> int:
     )
     if channel.kinds is not None:
         query = query.where(Incident.kind.in_(channel.kinds))
+    # A channel is not told about its own failure: it would refuse that too.
+    query = query.where(
+        or_(
+            Incident.kind != DELIVERY_FAILURE,
+            Incident.scope.is_(None),
+            Incident.scope != channel.name,
+        )
+    )
     ids = list(conn.execute(query.order_by(IncidentNotification.id)).scalars())
     if not ids:
         return 0
@@ -288,6 +328,7 @@ def read_notification(conn: Connection, notification_id: int) -> dict[str, Any]:
             Incident.opened_at,
             Incident.resolved_at,
             Incident.alert_count,
+            Incident.scope,
         )
         .join(IncidentNotification, IncidentNotification.alert_id == Alert.id)
         .join(Incident, Incident.id == IncidentNotification.incident_id)
@@ -307,7 +348,9 @@ def read_notification(conn: Connection, notification_id: int) -> dict[str, Any]:
         opened_at=row["opened_at"].isoformat(),
         resolved_at=resolved.isoformat() if resolved else None,
         duration_s=(resolved - row["opened_at"]).total_seconds() if resolved else None,
+        scope=row["scope"],
         triage=f"llmwatch triage {row['id']}",
+        page=str(get_settings().reports_dir / triage_page_name(row["id"])),
     )
     return out
 

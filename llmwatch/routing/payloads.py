@@ -13,7 +13,8 @@ SEVERITY_MARK = {
 
 def json_payload(alert: dict[str, Any]) -> dict[str, Any]:
     """Generic JSON webhooks get the alert as ``llmwatch alerts --json`` prints it, with the
-    incident's id, state, severity, the transition (event), summary and triage command."""
+    incident's id, state, severity, the transition (event), a one-line summary, the triage
+    command and the triage page's path."""
     return dict(alert)
 
 
@@ -38,6 +39,8 @@ def slack_payload(alert: dict[str, Any]) -> dict[str, str]:
     lines.append(f"llmwatch alert #{alert['id']} from flow {alert['flow']}")
     if alert.get("triage"):
         lines.append(f"triage: {alert['triage']}")
+    if alert.get("page"):
+        lines.append(f"page: {alert['page']}")
     return {"text": _escape("\n".join(lines))}
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +37,7 @@ NAMING_CONVENTION = {
 }
 
 ID = String(256)
+UNRESOLVED_SQL = "state IN ('open', 'acknowledged')"
 # BigInteger autoincrement needs an INTEGER PRIMARY KEY on SQLite to get rowid aliasing.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -528,8 +530,20 @@ class Incident(Base):
     worst_alert_id: Mapped[int] = mapped_column(BigInteger)
     alert_count: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    # Part of the series that is neither feature nor model (a delivery_failure's channel).
+    scope: Mapped[str | None] = mapped_column(ID)
 
-    __table_args__ = (Index("ix_incidents_group_state", "group_key", "state"),)
+    __table_args__ = (
+        Index("ix_incidents_group_state", "group_key", "state"),
+        # At most one unresolved incident per series, even with two runs racing.
+        Index(
+            "uq_incidents_unresolved_group_key",
+            "group_key",
+            unique=True,
+            postgresql_where=text(UNRESOLVED_SQL),
+            sqlite_where=text(UNRESOLVED_SQL),
+        ),
+    )
 
 
 class IncidentNotification(Base):

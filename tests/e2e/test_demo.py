@@ -66,3 +66,17 @@ def test_reports_site_and_settings_are_in_the_demo_dir(demo_run) -> None:
     assert len(drift) == DAYS - 2  # one per day after the two baseline days
     assert (data_dir / "warehouse.db").is_file()
     assert "reports:" in stdout
+
+
+def test_each_injected_incident_notifies_open_and_resolve_at_most(demo_run) -> None:
+    """Issue 14: one incident per injected incident, at most opened + resolved (+ one
+    severity rise); nothing on the clean stretches; the manual gate run tells nobody."""
+    report, _, stdout = demo_run
+    for incident in report["incidents"]:
+        events = incident["notifications"]
+        assert events.count("opened") == 1, (incident["kind"], events, stdout)
+        assert events.count("escalated") <= 1, (incident["kind"], events)
+        assert len(events) - events.count("escalated") <= 2, (incident["kind"], events)
+    assert report["unmatched_notifications"] == []
+    assert report["gate_notifications"] == 0
+    assert "Manual gate run (no --notify)" in stdout

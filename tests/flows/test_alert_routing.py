@@ -11,7 +11,7 @@ import pytest
 from prefect import flow
 from sqlalchemy import Engine, select
 
-from llmwatch.alerts import NewAlert, record_alerts
+from llmwatch.alerts import NewAlert, list_alerts, record_alerts
 from llmwatch.settings import get_settings
 from llmwatch.warehouse.models import NotificationDelivery as AlertDelivery
 from tasks.alerts import deliver_pending_alerts
@@ -88,15 +88,25 @@ def test_a_flow_delivers_alerts_to_webhooks_and_as_prefect_events(
     events: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         events = [
-            e for e in read_events("llmwatch.alert.")
-            if e["resource"]["prefect.resource.id"] in wanted
+            e for e in read_events("llmwatch.incident.")
+            if e["resource"].get("llmwatch.alert_id") in wanted
             and e["resource"].get("llmwatch.feature_id") == f"f-{marker}"
         ]  # fmt: skip
         if len(events) == 2:
             break
         time.sleep(0.5)
-    by_resource = {e["resource"]["prefect.resource.id"]: e for e in events}
+    by_resource = {e["resource"]["llmwatch.alert_id"]: e for e in events}
     assert set(by_resource) == wanted
+    # The event's resource is the incident, so an Automation can follow its transitions.
+    with engine.connect() as conn:
+        incident_of = {a["id"]: a["incident_id"] for a in list_alerts(conn)}
+    for alert_id in ids:
+        event = by_resource[f"llmwatch.alert.{alert_id}"]
+        assert event["resource"]["prefect.resource.id"] == (
+            f"llmwatch.incident.{incident_of[alert_id]}"
+        )
+        assert event["related"][0]["prefect.resource.id"] == f"llmwatch.alert.{alert_id}"
+        assert event["payload"]["incident_id"] == incident_of[alert_id]
     drift = by_resource[f"llmwatch.alert.{ids[1]}"]
     assert drift["event"] == "llmwatch.alert.input_drift"
     assert drift["resource"]["llmwatch.severity"] == "critical"

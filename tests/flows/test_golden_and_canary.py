@@ -21,6 +21,7 @@ from flows.golden_set import golden_set
 from llmwatch.alerts import list_alerts
 from llmwatch.cli import main
 from llmwatch.settings import get_settings
+from llmwatch.severity import share_severity
 from llmwatch.simulator import Catalogue, ModelVersion, Scenario, SimModel, SimulatorServer
 from llmwatch.simulator.catalogue import DEFAULT_MODELS
 from llmwatch.warehouse.models import CanaryResult, GoldenResult, GoldenRun, IncidentNotification
@@ -143,9 +144,20 @@ def test_silent_version_switch_is_caught_by_the_next_canary_run(
         fingerprints = (
             conn.execute(select(CanaryResult.system_fingerprint).distinct()).scalars().all()
         )
-    assert alerts
-    assert {a["kind"] for a in alerts} == {"canary_regression"}
-    assert all(a["model_id"] == MINI for a in alerts)
+    # One run, one alert: the probes that changed are its evidence rows.
+    (alert,) = alerts
+    assert (alert["kind"], alert["model_id"]) == ("canary_regression", MINI)
+    evidence = alert["details"]["evidence"]
+    assert {e["name"] for e in evidence} == set(reasons)
+    changed = [e for e in evidence if "changed" in e["reason"]]
+    assert changed
+    assert all(e["candidate_fingerprint"] != e["reference_fingerprint"] for e in changed)
+    significant = [e for e in evidence if e["significant"] and e["name"] != "(overall)"]
+    details = alert["details"]
+    assert details["significant"] == len(significant)
+    assert alert["severity"] == share_severity(
+        len(significant), details["compared"], details["overall_regressed"]
+    )
     assert len(set(fingerprints)) == 2  # system_fingerprint before and after, both stored
     assert "sk-eval-test-secret" not in json.dumps(alerts, default=str)
     # The reports site was rebuilt by the canary run itself.
@@ -168,7 +180,9 @@ def test_candidate_worse_on_one_intent_fails_the_gate_and_names_it(config: Path,
         n_results = len(conn.execute(select(GoldenResult.example_id)).all())
     assert sorted(runs) == [("base", "ok"), ("worse", "ok")]
     assert n_results == 160
-    assert any(a["kind"] == "golden_regression" and "extraction" in a["message"] for a in alerts)
+    (gate,) = [a for a in alerts if a["kind"] == "golden_regression"]
+    assert "extraction" in gate["message"]
+    assert "extraction" in {e["name"] for e in gate["details"]["evidence"]}
     # A gate run by hand: its findings are in an incident, but nobody was notified.
     assert {a["state"] for a in alerts} == {"open"}
     with engine.connect() as conn:

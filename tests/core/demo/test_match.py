@@ -144,3 +144,39 @@ def test_json_report_names_each_incident_its_alerts_and_the_delay() -> None:
     assert spike["delay_s"] == 0
     assert [a["id"] for a in spike["alerts"]] == [1]
     assert data["unmatched"] == []
+
+
+def test_table_counts_the_notifications_of_the_incident_that_caught_each() -> None:
+    spike = T0 + timedelta(days=2, hours=10)
+    alerts = [
+        {**alert(1, "token_spike", spike, None, "support_chat", MINI), "incident_id": 7},
+        {**alert(2, "cost_anomaly", spike + H, None, "support_chat", MINI), "incident_id": 7},
+        {**alert(3, "slo_breach", T0 + timedelta(days=1), feature="rag_qa", model=GPT4O),
+         "incident_id": 8},
+        # A side effect that joined the spike's incident: not counted a second time.
+        {**alert(5, "slo_breach", spike, None, "support_chat", MINI), "incident_id": 7},
+    ]  # fmt: skip
+    report = match_alerts(truths(), alerts)
+    notifications = {7: ["opened", "escalated", "resolved"], 8: ["opened"], 9: []}
+    gate = ([{"id": 4, "incident_id": 9}], 0)
+    text = render_report(report, notifications, gate)
+    (row,) = [line for line in text.splitlines() if line.startswith("cost_spike")]
+    assert row.split()[-9:] == [
+        "2",
+        "#7",
+        "3",
+        "(1",
+        "opened,",
+        "1",
+        "escalated,",
+        "1",
+        "resolved)",
+    ]
+    assert "1 on the clean stretches; side effects: 0." in text
+    assert "Notifications: 4 (2 opened, 1 escalated, 1 resolved) in all" in text
+    assert "Manual gate run (no --notify): 1 alert(s) stored in incident(s) #9, 0 notif" in text
+    data = report.to_dict(notifications)
+    (spike_row,) = [i for i in data["incidents"] if i["kind"] == "cost_spike"]
+    assert spike_row["incident_ids"] == [7]
+    assert spike_row["notifications"] == ["opened", "escalated", "resolved"]
+    assert data["unmatched_notifications"] == ["opened"]
