@@ -74,6 +74,18 @@ class IngestSettings(Section):
     otel_feature_attributes: list[str] = Field(
         default_factory=lambda: ["llmwatch.feature_id", "service.name"]
     )
+    # Where the ingest flow reads from: a local folder or an fsspec URL shared by every
+    # worker (s3://bucket/prefix, gs://..., az://...); unset: <data_dir>/inbox/requests
+    # and <data_dir>/inbox/signals. Signal files are recognised by name (``signals``).
+    inbox_url: str | None = None
+    # S3-compatible object stores: the endpoint (MinIO, Ceph, moto) and the key pair;
+    # unset, s3fs finds them as boto does (AWS_* variables, ~/.aws, instance role).
+    inbox_endpoint_url: str | None = None
+    inbox_key: SecretStr | None = None
+    inbox_secret: SecretStr | None = None
+    # A worker that claimed a remote inbox object and died: after this long another
+    # worker takes the object over. Longer than the slowest file takes to load.
+    inbox_claim_lease_seconds: int = Field(default=900, gt=0)
 
 
 class CostSettings(Section):
