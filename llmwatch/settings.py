@@ -226,6 +226,9 @@ class JudgeSettings(EndpointLimits):
     # Requests ingested up to this long before the watermark are looked at again, so a
     # slow ingest transaction that commits late is not skipped (already judged ones are).
     watermark_lookback_minutes: float = Field(default=15.0, ge=0)
+    # Concurrent runs (several workers) claim the samples they judge; a run that died
+    # holds its claims this long, then another run judges them. Longer than a run.
+    claim_lease_seconds: int = Field(default=900, gt=0)
     # EWMA chart of the judged score, standardised by each point's n (llmwatch.stats.ewma).
     # lambda 0.15 and L 3.5 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
     # false alerts a month with hourly points) hold <= 0.3 false alerts per 30 days with an
