@@ -113,6 +113,9 @@ class CostSettings(Section):
     # holds requests aggregates them, from the oldest hour but at most this many hours
     # back (7 days); older history needs an explicit back-fill (--start/--end).
     max_backfill_hours: int = Field(default=168, ge=1)
+    # Concurrent runs (several workers, a back-fill beside the schedule) claim the
+    # windows they aggregate; a run that died holds its window this long.
+    claim_lease_seconds: int = Field(default=900, gt=0)
     # Older windows are re-aggregated when records or signals for them were ingested
     # since the last run (see llmwatch.aggregation.late); this much before the last
     # run's mark is looked at again, for ingest transactions that committed late.

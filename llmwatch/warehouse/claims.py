@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, Table, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from llmwatch.warehouse.models import WorkClaim
@@ -42,10 +42,13 @@ def claim(
     owner: str,
     lease: timedelta,
     now: datetime,
+    redo_done_before: datetime | None = None,
 ) -> set[str]:
     """The keys this owner now holds: new ones, and ones whose lease ran out without
-    the work being done. Commit right after (the caller's transaction), so other
-    workers see the claims at once."""
+    the work being done. With ``redo_done_before``, work done before that instant is
+    taken again (it is to be redone: an aggregation window that late data reached),
+    work done since is not (a concurrent run just did it). Commit right after (the
+    caller's transaction), so other workers see the claims at once."""
     wanted = sorted(set(keys))
     taken: set[str] = set()
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -57,11 +60,13 @@ def claim(
         taken.update(conn.execute(statement.returning(_TABLE.c.key)).scalars())
         rest = [k for k in chunk if k not in taken]
         if rest:
+            free = and_(_TABLE.c.done_at.is_(None), _TABLE.c.lease_until < now)
+            if redo_done_before is not None:
+                free = or_(free, _TABLE.c.done_at < redo_done_before)
             expired = (
                 update(_TABLE)
-                .where(_TABLE.c.scope == scope, _TABLE.c.key.in_(rest))
-                .where(_TABLE.c.done_at.is_(None), _TABLE.c.lease_until < now)
-                .values(owner=owner, lease_until=until)
+                .where(_TABLE.c.scope == scope, _TABLE.c.key.in_(rest), free)
+                .values(owner=owner, lease_until=until, done_at=None)
                 .returning(_TABLE.c.key)
             )
             taken.update(conn.execute(expired).scalars())
