@@ -5,8 +5,14 @@ an object whose worker died or failed is loaded by the next."""
 from __future__ import annotations
 
 import gzip
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -26,6 +32,8 @@ from llmwatch.warehouse.models import (
 )
 from tests.core.ingest.test_loader import count, record
 from tests.s3server import S3Server
+
+REPO = str(Path(__file__).resolve().parents[3])
 
 
 def jsonl(records: list[dict[str, object]], extra: list[bytes] = ()) -> bytes:
@@ -174,3 +182,47 @@ def test_an_object_rewritten_under_its_name_is_new_work(
 def test_a_missing_prefix_is_one_clear_error(s3_server: S3Server, s3_inbox: str) -> None:
     with pytest.raises(FileNotFoundError, match="no such object or prefix"):
         inbox.list_objects(s3_inbox + "-nothing", get_settings().ingest)
+
+
+CRASHING_WORKER = """
+import sys, time
+from pathlib import Path
+from llmwatch.ingest import inbox
+from llmwatch.pricing import PriceBook
+from llmwatch.settings import get_settings
+from llmwatch.warehouse import make_engine
+
+def stuck(*args, **kwargs):  # fault injection: the load hangs, then the host dies
+    Path(sys.argv[2]).write_text("loading")
+    time.sleep(600)
+
+inbox.ingest_file = stuck
+settings = get_settings()
+engine = make_engine(settings.resolved_warehouse_url())
+inbox.ingest_object(engine, sys.argv[1], "requests", settings.ingest, PriceBook({}), "doomed")
+"""
+
+
+def test_a_worker_killed_mid_object_leaves_it_to_the_next_after_the_lease(
+    engine: Engine, s3_server: S3Server, s3_inbox: str, tmp_path: Path
+) -> None:
+    url = put(s3_server, s3_inbox, "f.jsonl", jsonl([record(i) for i in range(4)]))
+    marker = tmp_path / "loading"
+    env = {**os.environ, "LLMWATCH_INGEST__INBOX_CLAIM_LEASE_SECONDS": "6", "PYTHONPATH": REPO}
+    child = subprocess.Popen([sys.executable, "-c", CRASHING_WORKER, url, str(marker)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, "the worker exited before loading"
+            assert time.monotonic() < deadline, "the worker never started loading"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+    assert load(engine, url).claimed_elsewhere  # its lease still runs
+    time.sleep(6.1)
+    assert load(engine, url).loaded == 4
+    assert count(engine, Request) == 4
