@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -73,11 +74,21 @@ def child(part: str, url: str, arg: str, go_at: float) -> None:
     prepare = _CHILD_PREP[part]
     state = prepare(arg)
     time.sleep(max(0.0, go_at - time.time()))
+    cpu = _cpu_seconds()
     started = time.time()
     done = _CHILD_WORK[part](engine, owner, state)
     finished = time.time()
+    cpu = _cpu_seconds() - cpu
     engine.dispose()
-    print(json.dumps({"start": started, "end": finished, "done": done}), flush=True)
+    report = {"start": started, "end": finished, "done": done, "cpu": cpu}
+    print(json.dumps(report), flush=True)
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (parse processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _ingest_prep(inbox_url: str) -> Any:
@@ -142,7 +153,8 @@ _CHILD_WORK = {"ingest": _ingest_work, "hourly": _hourly_work, "judge": _judge_w
 def run_workers(
     part: str, n: int, url: str, arg: str, env: dict[str, str]
 ) -> tuple[float, list[Any]]:
-    """Start ``n`` workers together; (wall clock first start to last end, their work)."""
+    """Start ``n`` workers together; (wall clock first start to last end, their work).
+    Prints the workers' own CPU seconds (not PostgreSQL's or the servers')."""
     go_at = time.time() + START_DELAY_S
     command = [sys.executable, __file__, "--child", part, "--url", url, "--arg", arg,
                "--go-at", str(go_at)]  # fmt: skip
@@ -157,6 +169,8 @@ def run_workers(
             raise RuntimeError(f"a {part} worker failed (exit {proc.returncode})")
         reports.append(json.loads(out.strip().splitlines()[-1]))
     wall = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    cpu = sum(r["cpu"] for r in reports)
+    print(f"    ({n} worker(s): {cpu:.1f} CPU s in the workers over {wall:.1f} s)", flush=True)
     return wall, [r["done"] for r in reports]
 
 
