@@ -96,6 +96,7 @@ class IngestSummary:
             f"non-GenAI spans skipped {self.total('skipped')}, "
             f"files quarantined {self.files_quarantined}, "
             f"conflicting duplicates {self.total('conflicts')}"
+            + (f", {self.files_elsewhere} taken by another worker" if self.files_elsewhere else "")
         )
 
 
