@@ -31,13 +31,14 @@ from typing import Any
 
 import fsspec
 from fsspec import AbstractFileSystem
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from llmwatch.ingest.loader import FileResult, Kind, ingest_file
 from llmwatch.ingest.reader import SUFFIXES, is_signal_file
 from llmwatch.pricing import PriceBook
 from llmwatch.settings import IngestSettings
 from llmwatch.warehouse import claims
+from llmwatch.warehouse.models import IngestedFile, QuarantinedFile
 
 SCOPE = "inbox"
 
@@ -104,6 +105,51 @@ def pending(engine: Engine, objects: list[RemoteObject]) -> list[RemoteObject]:
     with engine.connect() as conn:
         done = claims.done_keys(conn, SCOPE, [o.key for o in objects])
     return [o for o in objects if o.key not in done]
+
+
+def ingest_urls(
+    engine: Engine, urls: list[str], cfg: IngestSettings, prices: PriceBook, signals: bool = False
+) -> list[FileResult]:
+    """Every object under these URLs (``llmwatch ingest s3://...``): objects loaded
+    before are reported as already ingested, the others claimed and loaded."""
+    owner = claims.new_owner()
+    results = []
+    for url in urls:
+        objects = list_objects(url, cfg, signals)
+        todo = {o.key for o in pending(engine, objects)}
+        for obj in objects:
+            kind: Kind = "signals" if obj.signals else "requests"
+            if obj.key in todo:
+                results.append(ingest_object(engine, obj.url, kind, cfg, prices, owner))
+            else:
+                results.append(_loaded_before(engine, obj.url, kind))
+    return results
+
+
+def _loaded_before(engine: Engine, url: str, kind: Kind) -> FileResult:
+    """What the warehouse recorded for an object already done: ingested (as which
+    kind), or quarantined (why)."""
+    with engine.connect() as conn:
+        seen = conn.execute(
+            select(IngestedFile.kind, IngestedFile.fingerprint)
+            .where(IngestedFile.path == url)
+            .order_by(IngestedFile.ingested_at.desc())
+            .limit(1)
+        ).first()
+        bad = conn.execute(
+            select(QuarantinedFile.reason, QuarantinedFile.fingerprint)
+            .where(QuarantinedFile.path == url)
+            .limit(1)
+        ).first()
+    if seen is not None:
+        return FileResult(
+            url, seen.fingerprint, kind, already_ingested=True, previous_kind=seen.kind
+        )
+    if bad is not None:
+        return FileResult(url, bad.fingerprint, kind, quarantined=bad.reason)
+    # Done, yet neither table names it by this URL: the same bytes were ingested under
+    # another name (as which kind is not known without downloading it again).
+    return FileResult(url, "", kind, already_ingested=True)
 
 
 def ingest_object(
