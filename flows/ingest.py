@@ -19,13 +19,18 @@ from tasks.site import regenerate_site
 def ingest_flow(
     request_paths: list[str] | None = None, signal_paths: list[str] | None = None
 ) -> IngestSummary:
-    """Ingest request files, then signal files; defaults to the inbox under the data dir.
-    A file named like ``*signals*`` is read as signals wherever it lies."""
+    """Ingest request files, then signal files; defaults to ``ingest.inbox_url`` (a folder
+    or an object-store URL), else the inbox under the data dir. A file named like
+    ``*signals*`` is read as signals wherever it lies."""
     from llmwatch.settings import get_settings
 
-    data_dir = get_settings().data_dir
-    request_paths = request_paths or [str(data_dir / "inbox" / "requests")]
-    signal_paths = signal_paths or [str(data_dir / "inbox" / "signals")]
+    settings = get_settings()
+    inbox_url, data_dir = settings.ingest.inbox_url, settings.data_dir
+    if inbox_url and not request_paths and not signal_paths:
+        request_paths, signal_paths = [inbox_url], []  # signal files known by name
+    else:
+        request_paths = request_paths or [str(data_dir / "inbox" / "requests")]
+        signal_paths = signal_paths or [str(data_dir / "inbox" / "signals")]
 
     # A file whose task still fails after its retries (the warehouse went away) does not
     # stop the others; the run fails at the end, after the alerts went out.

@@ -41,6 +41,8 @@ class JudgeFlowSummary:
     judged_ok: int = 0
     failures: int = 0
     deferred: int = 0
+    # Samples a concurrent run (another worker) held: judged there.
+    claimed_elsewhere: int = 0
     stored: int = 0
     stopped: str | None = None
     alert_ids: list[int] = field(default_factory=list)
@@ -66,6 +68,7 @@ async def sample_and_judge(
         judged_ok=report.judged_ok,
         failures=report.failures,
         deferred=report.deferred,
+        claimed_elsewhere=report.claimed_elsewhere,
         stored=report.stored,
         stopped=report.stopped,
         alert_ids=[i for chart in charts for i in chart.alert_ids] + health_ids,

@@ -87,7 +87,7 @@ def register_password(url: str | None) -> None:
 
 def register_settings(settings: Any) -> None:
     """Every secret the settings know, then ``install()``."""
-    register(settings.judge_api_key)
+    register(settings.judge_api_key, settings.ingest.inbox_key, settings.ingest.inbox_secret)
     register_password(settings.warehouse_url)
     for webhook in settings.routing.webhooks:
         register(webhook.url)

@@ -74,6 +74,18 @@ class IngestSettings(Section):
     otel_feature_attributes: list[str] = Field(
         default_factory=lambda: ["llmwatch.feature_id", "service.name"]
     )
+    # Where the ingest flow reads from: a local folder or an fsspec URL shared by every
+    # worker (s3://bucket/prefix, gs://..., az://...); unset: <data_dir>/inbox/requests
+    # and <data_dir>/inbox/signals. Signal files are recognised by name (``signals``).
+    inbox_url: str | None = None
+    # S3-compatible object stores: the endpoint (MinIO, Ceph, moto) and the key pair;
+    # unset, s3fs finds them as boto does (AWS_* variables, ~/.aws, instance role).
+    inbox_endpoint_url: str | None = None
+    inbox_key: SecretStr | None = None
+    inbox_secret: SecretStr | None = None
+    # A worker that claimed a remote inbox object and died: after this long another
+    # worker takes the object over. Longer than the slowest file takes to load.
+    inbox_claim_lease_seconds: int = Field(default=900, gt=0)
 
 
 class CostSettings(Section):
@@ -101,6 +113,9 @@ class CostSettings(Section):
     # holds requests aggregates them, from the oldest hour but at most this many hours
     # back (7 days); older history needs an explicit back-fill (--start/--end).
     max_backfill_hours: int = Field(default=168, ge=1)
+    # Concurrent runs (several workers, a back-fill beside the schedule) claim the
+    # windows they aggregate; a run that died holds its window this long.
+    claim_lease_seconds: int = Field(default=900, gt=0)
     # Older windows are re-aggregated when records or signals for them were ingested
     # since the last run (see llmwatch.aggregation.late); this much before the last
     # run's mark is looked at again, for ingest transactions that committed late.
@@ -214,6 +229,9 @@ class JudgeSettings(EndpointLimits):
     # Requests ingested up to this long before the watermark are looked at again, so a
     # slow ingest transaction that commits late is not skipped (already judged ones are).
     watermark_lookback_minutes: float = Field(default=15.0, ge=0)
+    # Concurrent runs (several workers) claim the samples they judge; a run that died
+    # holds its claims this long, then another run judges them. Longer than a run.
+    claim_lease_seconds: int = Field(default=900, gt=0)
     # EWMA chart of the judged score, standardised by each point's n (llmwatch.stats.ewma).
     # lambda 0.15 and L 3.5 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
     # false alerts a month with hourly points) hold <= 0.3 false alerts per 30 days with an

@@ -16,6 +16,7 @@ from llmwatch.aggregation import (
     read_watermark,
     record_alerts,
     replace_window,
+    shards,
     windows_between,
 )
 from llmwatch.aggregation.cardinality import cardinality_alerts
@@ -103,6 +104,26 @@ def remember_late_mark(mark: datetime | None) -> None:
     if mark is not None:
         with settings_engine() as engine, engine.begin() as conn:
             advance_late_mark(conn, mark)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def claim_window(window_start: datetime, owner: str, run_started: datetime) -> bool:
+    """Whether this run aggregates the window (another run may hold it, or have just
+    done it: llmwatch.aggregation.shards)."""
+    lease = timedelta(seconds=get_settings().cost.claim_lease_seconds)
+    with settings_engine() as engine:
+        taken = shards.claim_window(engine, window_start, owner, lease, run_started)
+    if not taken:
+        get_run_logger().info(
+            "window %s is aggregated by a concurrent run", window_start.isoformat()
+        )
+    return taken
+
+
+@task(retries=2, retry_delay_seconds=5)
+def finish_window(window_start: datetime, owner: str) -> None:
+    with settings_engine() as engine:
+        shards.finish_window(engine, window_start, owner)
 
 
 @task(retries=2, retry_delay_seconds=5)

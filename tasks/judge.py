@@ -58,13 +58,14 @@ async def judge_samples(selection: Selection) -> JudgeRunReport:
     with settings_engine() as engine:
         report = await job.judge(engine, setup, selection)
     logger.info(
-        "judged %d ok, %d parse failure(s), %d refused, %d deferred, %d not started; "
-        "stored %d new; client %s",
+        "judged %d ok, %d parse failure(s), %d refused, %d deferred, %d not started, "
+        "%d held by a concurrent run; stored %d new; client %s",
         report.judged_ok,
         report.parse_failures,
         report.refused_requests,
         report.deferred,
         report.not_started,
+        report.claimed_elsewhere,
         report.stored,
         report.client,
     )
@@ -131,6 +132,7 @@ def publish_summary(report: JudgeRunReport, charts: list[ChartUpdate]) -> None:
         "refused by the endpoint (stored as failures)": report.refused_requests,
         "deferred (transient errors, retried next run)": report.deferred,
         "not started (run stopped)": report.not_started,
+        "judged by a concurrent run (claimed there)": report.claimed_elsewhere,
         "new rows stored": report.stored,
         "already stored by another run": report.duplicates,
         **{f"client: {name}": value for name, value in report.client.items()},

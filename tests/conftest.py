@@ -111,3 +111,6 @@ def _truncate_all(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+from tests.s3server import s3_inbox, s3_server  # noqa: E402, F401  (shared fixtures)

@@ -8,15 +8,16 @@ import click
 
 from llmwatch.cli.common import warehouse_engine
 from llmwatch.cli.terminal import printable
-from llmwatch.ingest import ingest_paths
+from llmwatch.ingest import inbox, ingest_paths
 from llmwatch.ingest.parallel import sigterm_as_exit
+from llmwatch.pricing import PriceBook
 from llmwatch.settings import get_settings
 
 EXIT_REJECTS = 3
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--signals",
     is_flag=True,
@@ -30,8 +31,9 @@ EXIT_REJECTS = 3
     "kind); rows already stored are not doubled.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="One line per file, with first rejects.")
-def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -> None:
-    """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders (recursively).
+def ingest(paths: tuple[str, ...], signals: bool, force: bool, verbose: bool) -> None:
+    """Ingest JSONL, JSONL.gz or OTLP/JSON files or folders (recursively), or the objects
+    under object-store URLs (s3://bucket/prefix, any fsspec URL; see [ingest] inbox_*).
 
     Request records (SPEC 3.1) and user signals (SPEC 3.2): a file is taken as signals
     when its name contains "signals" or it lies in a signals/ folder under a folder
@@ -43,18 +45,26 @@ def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -
     with different content; or a file was quarantined, see quarantined_files), 1 failure,
     2 usage or configuration error.
     """
+    urls = [p for p in paths if inbox.is_remote(p)]
+    if urls and force:
+        raise click.UsageError("--force reads local files again, not object-store URLs")
     engine, _ = warehouse_engine()
+    settings = get_settings()
+    local = [Path(p) for p in paths if not inbox.is_remote(p)]
     try:
         with sigterm_as_exit():  # parse workers are shut down, the file rolled back
-            summary = ingest_paths(
-                engine, list(paths), get_settings(), signals=signals, force=force
-            )
+            summary = ingest_paths(engine, local, settings, signals=signals, force=force)
+            if urls:
+                prices = PriceBook(settings.prices)
+                summary.files += inbox.ingest_urls(engine, urls, settings.ingest, prices, signals)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     if verbose:
         for f in summary.files:
             state = (
-                f"already ingested (as {f.previous_kind})"
+                "taken by another worker"
+                if f.claimed_elsewhere
+                else f"already ingested (as {f.previous_kind or 'unknown'})"
                 if f.already_ingested
                 else f"quarantined: {f.quarantined}"
                 if f.quarantined
@@ -69,7 +79,7 @@ def ingest(paths: tuple[Path, ...], signals: bool, force: bool, verbose: bool) -
             for request_id in f.first_conflicts:
                 click.echo(printable(f"  request_id {request_id}: stored with different content"))
     for f in summary.files:
-        if f.already_ingested and f.previous_kind != f.kind:
+        if f.already_ingested and f.previous_kind not in (None, f.kind):
             click.echo(
                 printable(
                     f"{f.path} was ingested as {f.previous_kind} before, not as {f.kind}: "

@@ -62,6 +62,8 @@ class FileResult:
     unpriced: int = 0
     # Why the file as a whole was not loaded (see llmwatch.ingest.quarantine), or None.
     quarantined: str | None = None
+    # An inbox object another worker holds (llmwatch.ingest.inbox): not read by this one.
+    claimed_elsewhere: bool = False
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
     first_conflicts: list[str] = field(default_factory=list)
 
@@ -81,8 +83,12 @@ class IngestSummary:
     def files_quarantined(self) -> int:
         return sum(f.quarantined is not None for f in self.files)
 
+    @property
+    def files_elsewhere(self) -> int:
+        return sum(f.claimed_elsewhere for f in self.files)
+
     def line(self) -> str:
-        read = len(self.files) - self.files_skipped - self.files_quarantined
+        read = len(self.files) - self.files_skipped - self.files_quarantined - self.files_elsewhere
         return (
             f"files: {read} read, {self.files_skipped} already ingested; "
             f"loaded {self.total('loaded')}, duplicate {self.total('duplicates')}, "
@@ -90,6 +96,7 @@ class IngestSummary:
             f"non-GenAI spans skipped {self.total('skipped')}, "
             f"files quarantined {self.files_quarantined}, "
             f"conflicting duplicates {self.total('conflicts')}"
+            + (f", {self.files_elsewhere} taken by another worker" if self.files_elsewhere else "")
         )
 
 
@@ -121,16 +128,19 @@ def ingest_file(
     limits: IngestSettings,
     prices: PriceBook,
     force: bool = False,
+    name: str | None = None,
 ) -> FileResult:
-    """Load one file in one transaction; a file that fails as a whole is quarantined."""
+    """Load one file in one transaction; a file that fails as a whole is quarantined.
+    ``name`` is the path recorded and reported (an inbox object's URL), if not ``path``."""
+    name = name or str(path)
     try:
         digest, size = reader.fingerprint(path)
     except OSError as exc:
-        digest, size = quarantine.unreadable_fingerprint(str(path)), 0
+        digest, size = quarantine.unreadable_fingerprint(name), 0
         problem: str | None = f"unreadable file: {exc}"
     else:
         problem = None
-    result = FileResult(path=quarantine.storable(str(path)), fingerprint=digest, kind=kind)
+    result = FileResult(path=quarantine.storable(name), fingerprint=digest, kind=kind)
     with engine.connect() as conn:
         seen = conn.execute(
             select(IngestedFile.kind).where(IngestedFile.fingerprint == digest)

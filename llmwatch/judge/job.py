@@ -16,10 +16,17 @@ from llmwatch.judge.health import judge_health_alerts
 from llmwatch.judge.quality import ChartUpdate, update_quality_charts
 from llmwatch.judge.rubric import Rubric, get_rubric
 from llmwatch.judge.runner import JudgeRunReport, judge_selection
-from llmwatch.judge.store import Selection, select_samples, write_judgements
+from llmwatch.judge.store import (
+    Sample,
+    Selection,
+    judged_ids,
+    select_samples,
+    write_judgements,
+)
 from llmwatch.judge.structured import Format, response_formats
 from llmwatch.llm import Budget, ChatClient, Endpoint, Limits, Pricing
 from llmwatch.settings import JudgeSettings, Settings
+from llmwatch.warehouse import claims
 
 
 class JudgeConfigError(ValueError):
@@ -94,26 +101,64 @@ def select(
         )
 
 
+class SampleClaims:
+    """This run's claims on the samples it judges (llmwatch.warehouse.claims), so that
+    concurrent runs on several workers split the work: a sample is judged by the run
+    that claimed it; one judged meanwhile by another run is given back untouched."""
+
+    def __init__(self, engine: Engine, setup: JudgeSetup) -> None:
+        self.engine = engine
+        self.rubric_version = setup.rubric.version
+        self.judge_model = setup.judge_model
+        self.scope = f"judge:{self.rubric_version}:{self.judge_model}"
+        self.owner = claims.new_owner()
+        self.lease = timedelta(seconds=setup.cfg.claim_lease_seconds)
+        self.held: set[str] = set()
+
+    def __call__(self, samples: list[Sample]) -> set[str]:
+        ids = [s.request_id for s in samples]
+        with self.engine.begin() as conn:
+            taken = claims.claim(conn, self.scope, ids, self.owner, self.lease, datetime.now(UTC))
+            # Judged and given back by another run after our selection was made.
+            done = judged_ids(conn, taken, self.rubric_version, self.judge_model)
+            claims.release(conn, self.scope, done, self.owner)
+        self.held |= taken - done
+        return taken - done
+
+    def release(self) -> None:
+        """Give every claim back: judged samples are now recorded as judgements, and the
+        rest (deferred, not started) are for the next run at once."""
+        with self.engine.begin() as conn:
+            claims.release(conn, self.scope, self.held, self.owner)
+        self.held.clear()
+
+
 async def judge(engine: Engine, setup: JudgeSetup, selection: Selection) -> JudgeRunReport:
     """Judge the selection over one shared HTTP client; results and the watermark are
-    committed together every ``commit_every`` judgements."""
+    committed together every ``commit_every`` judgements. Samples are claimed as they
+    are taken, so concurrent runs split the selection between them."""
 
     def sink(rows: list[dict[str, Any]], watermark: datetime | None) -> int:
         with engine.begin() as conn:
             return write_judgements(conn, rows, watermark, datetime.now(UTC))
 
-    async with ChatClient(setup.endpoint, setup.limits, setup.budget()) as client:
-        return await judge_selection(
-            client,
-            setup.rubric,
-            selection,
-            sink,
-            judge_model=setup.judge_model,
-            redact_pii=setup.cfg.redact_pii,
-            commit_every=setup.cfg.commit_every,
-            formats=setup.formats,
-            endpoint_key=setup.endpoint_key,
-        )
+    held = SampleClaims(engine, setup)
+    try:
+        async with ChatClient(setup.endpoint, setup.limits, setup.budget()) as client:
+            return await judge_selection(
+                client,
+                setup.rubric,
+                selection,
+                sink,
+                judge_model=setup.judge_model,
+                redact_pii=setup.cfg.redact_pii,
+                commit_every=setup.cfg.commit_every,
+                formats=setup.formats,
+                endpoint_key=setup.endpoint_key,
+                claimer=held,
+            )
+    finally:
+        held.release()  # a run killed before this leaves its claims to their lease
 
 
 def closed_before(

@@ -14,6 +14,7 @@ opens, or the endpoint refuses every request (bad key, URL or model).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ from llmwatch.llm import (
 
 # (rows, watermark or None) -> number of rows that were new in the warehouse
 Sink = Callable[[list[dict[str, Any]], datetime | None], int]
+# samples -> the request ids this run now holds (llmwatch.judge.job.SampleClaims)
+Claimer = Callable[[list[Sample]], set[str]]
 
 
 @dataclass
@@ -48,6 +51,8 @@ class JudgeRunReport:
     deferred: int = 0
     # Never started because the run stopped early.
     not_started: int = 0
+    # Held by a concurrent run (another worker): judged there, not here.
+    claimed_elsewhere: int = 0
     stored: int = 0
     duplicates: int = 0
     stopped: str | None = None  # 'budget', 'circuit_open' or 'fatal'
@@ -131,15 +136,25 @@ async def judge_selection(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     formats: Sequence[Format] = (None,),
     endpoint_key: str = "",
+    claimer: Claimer | None = None,
 ) -> JudgeRunReport:
     """Judge ``selection``; ``formats`` are the response formats to ask for, best first
-    (llmwatch.judge.structured), stepped down per ``endpoint_key`` when refused."""
+    (llmwatch.judge.structured), stepped down per ``endpoint_key`` when refused.
+
+    With a ``claimer``, samples are claimed a small batch at a time as the pool needs
+    them, so concurrent runs over the same selection interleave and each judges what it
+    claimed; a sample held elsewhere stays unsettled here (the watermark and the charts
+    wait for it as for a deferred one)."""
     samples: Sequence[Sample] = selection.samples
     report = JudgeRunReport(selected=len(samples))
     settled: set[int] = set()
     buffer: list[dict[str, Any]] = []
     next_index = 0
     stop: list[str] = []
+    ready: deque[int] = deque()
+    elsewhere: set[int] = set()
+    claiming = asyncio.Lock()
+    batch_size = client.limits.concurrency if claimer is not None else 1
 
     def flush() -> None:
         watermark = selection.watermark_after(settled)
@@ -191,11 +206,30 @@ async def judge_selection(
         if len(buffer) >= commit_every:
             flush()
 
-    async def worker() -> None:
+    async def take() -> int | None:
         nonlocal next_index
-        while not stop and next_index < len(samples):
-            index = next_index
-            next_index += 1
+        async with claiming:
+            while not ready:
+                if stop or next_index >= len(samples):
+                    return None
+                batch = range(next_index, min(next_index + batch_size, len(samples)))
+                next_index = batch.stop
+                if claimer is None:
+                    ready.extend(batch)
+                    continue
+                held = await asyncio.to_thread(claimer, [samples[i] for i in batch])
+                for i in batch:
+                    if samples[i].request_id in held:
+                        ready.append(i)
+                    else:
+                        elsewhere.add(i)
+            return ready.popleft()
+
+    async def worker() -> None:
+        while not stop:
+            index = await take()
+            if index is None:
+                return
             try:
                 await judge_one(index)
             except BudgetExceededError as exc:
@@ -210,7 +244,8 @@ async def judge_selection(
     finally:
         # Whatever happened (even cancellation), what was judged is stored.
         # Each stop was raised by a sample whose call never completed: not started either.
-        report.not_started = len(samples) - next_index + len(stop)
+        report.not_started = len(samples) - next_index + len(ready) + len(stop)
+        report.claimed_elsewhere = len(elsewhere)
         flush()
         report.client = client.stats.as_dict()
         pending = [s.ts for i, s in enumerate(samples) if i not in settled]

@@ -214,6 +214,22 @@ def _insert_ignoring_duplicates(conn: Connection, rows: Sequence[Mapping[str, An
     return len(fresh)
 
 
+def judged_ids(
+    conn: Connection, request_ids: Iterable[str], rubric_version: str, judge_model: str
+) -> set[str]:
+    """Which of these requests already have a judgement under this rubric and judge."""
+    ids = sorted(set(request_ids))
+    found: set[str] = set()
+    for i in range(0, len(ids), _TEXT_CHUNK):
+        query = select(Judgement.request_id).where(
+            Judgement.request_id.in_(ids[i : i + _TEXT_CHUNK]),
+            Judgement.rubric_version == rubric_version,
+            Judgement.judge_model == judge_model,
+        )
+        found.update(conn.execute(query).scalars())
+    return found
+
+
 def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:
     return (row["request_id"], row["rubric_version"], row["judge_model"])
 

@@ -607,3 +607,19 @@ class Watermark(Base):
     name: Mapped[str] = mapped_column(ID, primary_key=True)
     value: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class WorkClaim(Base):
+    """A piece of work one worker has taken (an inbox object, a request to judge), so
+    that two workers never do it twice; the lease lets another take it over when the
+    holder died. ``done_at`` is set for work whose claim is its only record (inbox
+    objects: the next listing skips them without downloading them again)."""
+
+    __tablename__ = "work_claims"
+
+    # 'inbox' or 'judge:<rubric>:<judge model>'; the key is unique within its scope.
+    scope: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner: Mapped[str] = mapped_column(ID)
+    lease_until: Mapped[datetime]
+    done_at: Mapped[datetime | None]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3server import SECRET_KEY, S3Server
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -264,3 +266,28 @@ def test_a_wrong_warehouse_url_is_one_line_without_the_password(
     assert lines[0].startswith(f"Error: {expected}")
     assert "sekret-pw" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_ingest_reads_an_object_store_url(
+    warehouse_url: str, s3_server: S3Server, s3_inbox: str
+) -> None:
+    bucket, _, prefix = s3_inbox.removeprefix("s3://").partition("/")
+    body = (EXAMPLES / "sample" / "requests.jsonl").read_bytes()
+    s3_server.client().put_object(Bucket=bucket, Key=f"{prefix}/day/requests.jsonl", Body=body)
+
+    loaded = llmwatch("ingest", "-v", s3_inbox)
+    assert loaded.returncode == 3, loaded.stderr
+    assert f"{s3_inbox}/day/requests.jsonl: requests: loaded 3000" in loaded.stdout
+    assert (
+        loaded.stdout.strip()
+        .splitlines()[-1]
+        .startswith("files: 1 read, 0 already ingested; loaded 3000, duplicate 0, rejected 8")
+    )
+    again = llmwatch("ingest", s3_inbox)
+    assert again.returncode == 0, again.stderr
+    assert "0 read, 1 already ingested; loaded 0" in again.stdout
+    forced = llmwatch("ingest", "--force", s3_inbox)
+    assert forced.returncode == 2
+    assert "--force reads local files again" in forced.stderr
+    for run in (loaded, again, forced):
+        assert SECRET_KEY not in run.stdout + run.stderr

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from flows.ingest import ingest_flow
 from llmwatch.warehouse.models import Request, UserSignal
 from tests.flows.conftest import read_artifacts
+from tests.s3server import SECRET_KEY, S3Server
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
 
@@ -69,3 +72,33 @@ def test_a_corrupt_file_is_quarantined_and_the_rest_of_the_inbox_loads(
     assert ingest_flow().files_quarantined == 1  # known bad: skipped, no second alert
     with engine.connect() as conn:
         assert len([a for a in list_alerts(conn) if "corrupt" in a["message"]]) == 1
+
+
+def test_flow_reads_an_object_store_inbox_once_and_never_logs_its_keys(
+    engine: Engine, s3_server: S3Server, s3_inbox: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from llmwatch.redact import MASK, redact
+
+    bucket, _, prefix = s3_inbox.removeprefix("s3://").partition("/")
+    client = s3_server.client()
+    for local, key in [
+        (SAMPLE / "requests.jsonl", "requests/requests.jsonl"),
+        (SAMPLE / "otel_traces.json", "requests/otel_traces.json"),
+        (SAMPLE / "signals.jsonl.gz", "signals/signals.jsonl.gz"),
+    ]:
+        client.put_object(Bucket=bucket, Key=f"{prefix}/{key}", Body=local.read_bytes())
+
+    with caplog.at_level(logging.DEBUG):
+        first = ingest_flow()
+        second = ingest_flow()
+
+    assert first.total("rejected") == 9
+    assert {f.kind for f in first.files} == {"requests", "signals"}
+    assert second.files == []  # loaded objects are not even downloaded again
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Request)).scalar_one() == 3040
+        assert conn.execute(select(func.count()).select_from(UserSignal)).scalar_one() > 1000
+    first_summary = read_artifacts("ingest-summary")[1]  # newest first
+    assert f"{s3_inbox}/requests/requests.jsonl" in str(first_summary["data"])
+    assert redact(f"secret={SECRET_KEY}") == f"secret={MASK}"
+    assert SECRET_KEY not in caplog.text

@@ -151,6 +151,8 @@ def test_killed_mid_run_then_rerun_loses_and_doubles_nothing(
         "LLMWATCH_JUDGE_BASE_URL": slow.base_url,
         "LLMWATCH_JUDGE__CONCURRENCY": "2",
         "LLMWATCH_JUDGE__COMMIT_EVERY": "2",
+        # The killed run's claims on the samples it was judging hold this long.
+        "LLMWATCH_JUDGE__CLAIM_LEASE_SECONDS": "1",
         "LLMWATCH_WAREHOUSE_URL": warehouse_url,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "PYTHONPATH": str(REPO),
@@ -187,6 +189,7 @@ def test_killed_mid_run_then_rerun_loses_and_doubles_nothing(
         mark = get_watermark(conn)
     assert mark is None or mark < max(r["ingested_at"] for r in rows)
 
+    time.sleep(1.1)  # the killed run's lease runs out
     summary = asyncio.run(sample_and_judge())
     assert summary.stored == len(rows) - partial
     total, distinct = judged(engine)
