@@ -16,11 +16,11 @@ window means, lambda 0.1, L 2.814) on the same hourly points.
 
 SLO (``llmwatch.slo``): requests arrive as a Poisson process at 5, 50 or 500 an hour,
 latency lognormal (median 1.5 s, sigma 0.8: 0.9 % over the 10 s objective) and 1 %
-background errors; the rules are evaluated every 5 minutes. False pages and tickets per
-30 days; time to page when, from a random instant, every request fails (total outage) or
-every request is slow. Reference: the Google SRE workbook's alert (14.4x over 1 h with a
-5 min short window pages after 0.144 h = 8.6 min of a total outage at any volume large
-enough to fill the windows).
+background errors; the rules are evaluated every ``slo.step_minutes`` (1 minute, as the
+slo-burn deployment runs). False pages and tickets per 30 days; time to page when, from a
+random instant, every request fails (total outage) or every request is slow. Reference:
+the Google SRE workbook's alert (14.4x over 1 h with a 5 min short window pages after
+0.144 h = 8.6 min of a total outage at any volume large enough to fill the windows).
 
 Targets (issue 13): <= 0.3 false quality alerts per feature per 30 days at every volume; a
 0.5-point drop detected within 24 h (p95) at 5 judged/h and within 3 h at 50/h; <= 0.3
@@ -306,7 +306,7 @@ def slo_time_to_page(rng: np.random.Generator, rate: float, runs: int, incident:
     horizon = 24.0
     delays = []
     for _ in range(runs):
-        # Evaluations fall every 5 minutes; the incident starts at a random instant.
+        # Evaluations fall on the step grid; the incident starts at a random instant.
         start = 12 + float(rng.uniform(0, 1))
         reqs = draw_requests(rng, rate, start + horizon, start, incident)
         at = np.arange(STEP_H, start + horizon, STEP_H)
