@@ -152,9 +152,10 @@ class SloSettings(Section):
     # on budget; the short window reaches back to hold at least min_bad_events events.
     min_bad_events: int = Field(default=3, ge=1)
     max_p_value: float = Field(default=0.001, gt=0, le=1)
-    # Evaluation step of `llmwatch run slo` over a range, as the schedule runs (every
-    # minute: a 5-minute step added up to 5 min to every page, bench/detection.py).
-    step_minutes: float = Field(default=1.0, gt=0)
+    # Evaluation step of `llmwatch run slo` over a range (a back-fill, the demo). The
+    # schedule evaluates every minute; a 5-minute back-fill is 5x cheaper and may page
+    # up to 4 minutes later than the schedule did.
+    step_minutes: float = Field(default=5.0, gt=0)
     cooldown_hours: float = Field(default=6.0, ge=0)
 
     @field_validator("overrides")

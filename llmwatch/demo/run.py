@@ -99,7 +99,7 @@ def run_demo(
 
             t = time.perf_counter()
             flows.slo(start, end)
-            step("slo-burn flow, every minute", t)
+            step("slo-burn flow, every 5 minutes", t)
 
             # One run over the whole period: the quality charts advance to the run's
             # horizon, so judging day by day would leave later days off the chart.
