@@ -73,10 +73,11 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         cron="5 * * * *",
     ),
     DeploymentSpec(
-        name="every-5-minutes",
+        name="every-minute",
         flow="flows.slo_burn:slo_burn_flow",
         description="SLO burn rates on the raw records: fast burn pages, slow burn tickets.",
-        interval_seconds=300,
+        # Every minute, like ingest: an outage at 50 requests/h pages within 15 min (p95).
+        interval_seconds=60,
     ),
     DeploymentSpec(
         name="every-5-minutes",

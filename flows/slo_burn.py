@@ -1,4 +1,4 @@
-"""SLO burn-rate flow (every 5 minutes): SPEC 4.2.
+"""SLO burn-rate flow (every minute): SPEC 4.2.
 
 Evaluate every feature's SLOs on the raw request records at this instant (or at every
 step of a back-fill range, oldest first), store burn rates and remaining budgets, raise

@@ -155,9 +155,22 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         call_number = state.next_call(model.name)
         judge = request.is_judge_call
         action = state.fault_for(model.name, call_number, judge_call=judge, feature=feature)
-        status = 200
-        if action is not None and action.fault in _ERRORS:
-            status = self._fail(action)
+        failing = action is not None and action.fault in _ERRORS
+        # Recorded before the reply is sent: a client that has its answer must find the
+        # call in the history (recording after the send raced the client's next look).
+        state.record(
+            CallRecord(
+                at=when,
+                model=model.name,
+                version=behaviour.version.version,
+                status=_ERRORS[action.fault][0] if action is not None and failing else 200,
+                fault=None if action is None else action.fault.value,
+                judge=judge,
+                stream=request.stream,
+            )
+        )
+        if action is not None and failing:
+            self._fail(action)
         else:
             malformed, out_of_range = (False, False)
             if judge:
@@ -183,17 +196,6 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 self._stream_chat(request, reply, meta, truncated=truncated)
             else:
                 self._send_chat(reply, meta, truncated=truncated)
-        state.record(
-            CallRecord(
-                at=when,
-                model=model.name,
-                version=behaviour.version.version,
-                status=status,
-                fault=None if action is None else action.fault.value,
-                judge=judge,
-                stream=request.stream,
-            )
-        )
 
     def _send_chat(self, reply: Reply, meta: _Meta, *, truncated: bool) -> None:
         time.sleep(reply.total_s)
@@ -289,9 +291,20 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         when = self._scenario_time()
         version = state.version_of(model, when)
         action = state.fault_for(name, call_number, judge_call=False)
-        status = 200
-        if action is not None and action.fault in _ERRORS:
-            status = self._fail(action)
+        failing = action is not None and action.fault in _ERRORS
+        state.record(  # before the reply, as in _chat
+            CallRecord(
+                at=when,
+                model=name,
+                version=version.version,
+                status=_ERRORS[action.fault][0] if action is not None and failing else 200,
+                fault=None if action is None else action.fault.value,
+                judge=False,
+                stream=False,
+            )
+        )
+        if action is not None and failing:
+            self._fail(action)
         else:
             if action is not None and action.fault is Fault.SLOW:
                 self._wait(action.delay_s)
@@ -317,17 +330,6 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             if action is not None and action.fault is Fault.TRUNCATED:
                 raw = raw[: len(raw) // 2]
             self._send_bytes(200, raw, "application/json", {})
-        state.record(
-            CallRecord(
-                at=when,
-                model=name,
-                version=version.version,
-                status=status,
-                fault=None if action is None else action.fault.value,
-                judge=False,
-                stream=False,
-            )
-        )
 
     def _models(self) -> dict[str, Any]:
         return {

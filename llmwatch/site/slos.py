@@ -1,5 +1,5 @@
 """A feature's SLOs on its page: objective, burn rates and the error budget left, as the
-last burn-rate evaluation (the slo-burn flow, every 5 minutes) stored them."""
+last burn-rate evaluation (the slo-burn flow, every minute) stored them."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ burn rates and the remaining budget of every SLO are stored in ``slo_status`` fo
 exporter and the dashboard.
 
 Evaluating an instant only reads records before it, so a back-fill over a range gives
-the alerts a live schedule would have given.
+the alerts a live schedule on the same step would have given (the schedule runs every
+minute, a back-fill steps ``slo.step_minutes``).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ At a handful of events an hour, one bad event is a huge burn rate, so a rule als
 
 A total outage is paged after ``min_bad`` bad events at any volume where the long
 window's burn rate needs fewer (every one of 3 events bad: 3 at 5 requests an hour, about
-36 min), and after the burn rate's share of the long window at high volume (14.4 % of an
-hour, 8.6 min).
+36 min), and after the burn rate's share of the long window at high volume (12 % of an
+hour, 7.2 min, on the default page rule).
 """
 
 from __future__ import annotations

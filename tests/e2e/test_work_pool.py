@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(720)]
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "llmwatch"
-# The registry's schedules run every minute (ingest) at the fastest; for the test's few
+# The registry's schedules run every minute (ingest, slo-burn) at the fastest; for the test's few
 # minutes, two more deployments get an extra one-minute schedule on the server, so the
 # scheduler (not the test) creates runs of three deployments at once.
 EXTRA_MINUTELY = ("sample-and-judge/every-5-minutes", "cost-aggregation/hourly")

@@ -16,7 +16,7 @@ def test_every_job_is_scheduled_once_with_its_cadence() -> None:
     assert len(by_flow) == len(DEPLOYMENTS) == 9
     assert by_flow["ingest"].interval_seconds == 60
     assert by_flow["sample-and-judge"].interval_seconds == 300
-    assert by_flow["slo-burn"].interval_seconds == 300
+    assert by_flow["slo-burn"].interval_seconds == 60
     assert by_flow["cost-aggregation"].cron == "5 * * * *"  # hourly
     assert by_flow["golden-set"].cron == "0 3 * * *"  # daily
     assert by_flow["drift-report"].cron == "30 1 * * *"  # daily

@@ -87,6 +87,15 @@ def test_model_switches_version_at_scenario_time_without_changing_name(
     assert sim.current_version(HAIKU).version == "20241022"
 
 
+def test_a_call_is_in_the_history_once_its_answer_is_back(sim: SimulatorServer, oai: openai.OpenAI):
+    # The server recorded a call after sending its reply, so a client reading the history
+    # right after its answer sometimes missed the call (a once-in-many-runs failure of
+    # the test above). Many quick calls, each looked up at once, catch that race.
+    for i in range(1, 41):
+        oai.chat.completions.create(model=MINI, messages=[{"role": "user", "content": "hi"}])
+        assert len(sim.history(MINI)) == i
+
+
 def test_running_clock_crosses_the_switch(sim: SimulatorServer):
     sim.set_clock(SWITCH - timedelta(seconds=2), frozen=False, speed=100)
     first = sim.fingerprint(MINI)

@@ -21,8 +21,9 @@ PAGE, TICKET = burn_rules(SloSettings())
 
 
 def test_default_rules_are_the_workbook_fast_and_slow_burns() -> None:
+    # The page burns at 12x, not the workbook's 14.4x (settings: outage paging at 50/h).
     assert (PAGE.burn_rate, PAGE.long, PAGE.short) == (
-        14.4,
+        12.0,
         timedelta(hours=1),
         timedelta(minutes=5),
     )
@@ -45,7 +46,7 @@ def test_page_needs_both_windows_burning() -> None:
     # 20 % bad over the hour, but the last 5 minutes are clean: the outage is over.
     assert not fires(PAGE, 0.99, Counts(500, 100), Counts(40, 0))
     assert fires(PAGE, 0.99, Counts(500, 100), Counts(40, 40))
-    # 5 minutes of errors in an hour that is otherwise fine: not yet 14.4x over the hour.
+    # 5 minutes of errors in an hour that is otherwise fine: not yet 12x over the hour.
     assert not fires(PAGE, 0.99, Counts(500, 40), Counts(40, 40))
 
 
