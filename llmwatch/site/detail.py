@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from llmwatch.site.alerts import alert_bands, alerts_table
+from llmwatch.site.cost import daily_cost_chart, spenders_table
 from llmwatch.site.data import SiteData
 from llmwatch.site.drift_pages import drift_table
 from llmwatch.site.layout import RANGES, Range, feature_name, frame, model_name, range_nav
-from llmwatch.site.rollup import Bucket, rollup, series, total
+from llmwatch.site.rollup import DAY, Bucket, rollup, series, total
 from llmwatch.site.slos import slo_table
 from llmwatch.site.svg import Series, line_chart
 
@@ -83,6 +84,9 @@ def entity_page(
             unit="tok",
         ),
     ]
+    if r.step != DAY and data.newest is not None:  # the hourly range: days of the week too
+        mine_all = [w for w in data.windows if w[key] == entity]
+        charts.insert(1, daily_cost_chart(mine_all, data.newest, r, other, split, bands))
     sections = [summary]
     if kind == "feature":
         sections += [
@@ -92,6 +96,11 @@ def entity_page(
             _quality(data, entity, start, bands),
         ]
     sections += [f"<h2>Operations (per {unit})</h2>", "".join(charts)]
+    spend = data.template_spend.get(start, []) if start is not None else []
+    sections += [
+        f"<h2>Top spenders of this {kind} ({split} x prompt template, {escape(r.title)})</h2>",
+        spenders_table(spend, rows, r, "../", keep=lambda s: s[key] == entity),
+    ]
     sections += [
         f"<h2>Alerts for this {kind}</h2>",
         alerts_table(alerts, generated_at, root="../"),

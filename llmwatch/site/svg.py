@@ -52,11 +52,14 @@ def line_chart(
     bands: list[Band] | None = None,
     from_zero: bool = True,
     percent: bool = False,
+    x_range: tuple[datetime, datetime] | None = None,
 ) -> str:
     """One chart with a shared time axis; empty series give a 'no data' panel.
 
     ``from_zero=False`` fits the value axis to the data (control charts, where the band
     between the limits would otherwise be a sliver). ``percent`` shows fractions as %.
+    ``x_range`` fixes the time axis (daily buckets: the whole days, so an alerted hour
+    lands inside its day even when there is one day of data).
     """
     drawn = [s for s in series if s.points]
     label = escape(title)
@@ -68,6 +71,8 @@ def line_chart(
     times = [t for s in drawn for t, _ in s.points]
     ys = [v for s in drawn for _, v in s.points]
     first, last = min(times), max(times)
+    if x_range is not None:
+        first, last = min(first, x_range[0]), max(last, x_range[1])
     x0, x1 = first.timestamp(), last.timestamp()
     if x1 == x0:
         x0, x1 = x0 - 1800, x1 + 1800

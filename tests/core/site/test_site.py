@@ -7,12 +7,12 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, delete, insert, update
 
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.site import generate_site
 from llmwatch.site.layout import slug
-from llmwatch.warehouse.models import DriftColumn, DriftRun, WindowMetrics
+from llmwatch.warehouse.models import DriftColumn, DriftRun, WindowMetrics, WindowTemplateSpend
 from tests.core.site.warehouse_rows import FEATURES, HOSTILE, START, fill_warehouse
 
 NOW = datetime(2025, 6, 3, 0, 30, tzinfo=UTC)
@@ -102,8 +102,10 @@ def test_home_shows_alerts_grouped_by_series_with_age_and_feature_rows(
 
     home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
 
-    # Three scoped alerted windows on each of the four charts; the all-traffic day is none.
-    assert home.count('class="alert-band"') == 3 * 4
+    # Three scoped alerted windows on each of the four operations charts and the three
+    # cost charts (by model per hour, by feature and model per day); the all-traffic day
+    # is none.
+    assert home.count('class="alert-band"') == 3 * 7
     series_rows = re.findall(r'<tr class="alert-series">(.*?)</tr>', home)
     assert len(series_rows) == 3  # slo_breach x support_chat x gpt-4o-mini, quality, drift
     first = series_rows[0]  # the critical series first
@@ -152,6 +154,7 @@ def test_feature_page_charts_ticks_bands_and_fitted_control_chart(
     assert charts == [
         "judge_score per judged window, baseline mean 4.200",
         "Cost per hour by model (USD)",
+        "Cost per day by model (USD, last 7 days)",
         "Requests per hour by model",
         "Latency percentiles (ms, worst model and hour in each hour)",
         "Time to first token (ms, worst model and hour in each hour)",
@@ -245,28 +248,58 @@ def test_empty_warehouse_gives_a_page_with_no_data_panels(engine: Engine, tmp_pa
     assert "No judged windows yet." in page
 
 
-def test_cost_by_model_and_top_spenders_show_the_unpriced_share(
+def test_cost_per_day_and_top_spenders_by_template_show_the_unpriced_share(
     engine: Engine, tmp_path: Path
 ) -> None:
-    fill_warehouse(engine)
-    with engine.begin() as conn:  # rag_qa spends twice as much; a quarter of it unpriced
+    fill_warehouse(engine, hours=24 * 3)
+    t = WindowTemplateSpend
+    with engine.begin() as conn:  # rag_qa's template spends twice as much, a quarter unpriced
         conn.execute(
             update(WindowMetrics)
             .where(WindowMetrics.feature_id == "rag_qa")
-            .values(cost_total_usd=WindowMetrics.cost_total_usd * 2, unpriced_count=25)
+            .values(unpriced_count=25)
         )
-    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+        conn.execute(
+            update(t)
+            .where(t.feature_id == "rag_qa", t.prompt_template_id == "rag_qa-v1")
+            .values(cost_total_usd=t.cost_total_usd * 2, unpriced_count=25)
+        )
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=NOW).read_text()
 
-    assert 'data-chart="Cost per hour by model (USD)"' in home
+    for chart in ("Cost per hour by model (USD)", "Cost per day by feature (USD, last 7 days)",
+                  "Cost per day by model (USD, last 7 days)"):  # fmt: skip
+        assert f'data-chart="{chart}"' in home
+    days = re.findall(r'<tr class="cost-day"><td>([0-9-]+)</td>', home)
+    assert days == ["2025-06-04", "2025-06-03", "2025-06-02"]
+    assert "600 of the 4,800 requests in this range (12.5%) had no price" in home
+
     spenders = re.findall(r'<tr class="spender">(.*?)</tr>', home)
-    assert [re.search(r">([a-z_]+)</a>", s).group(1) for s in spenders] == [  # type: ignore[union-attr]
-        "rag_qa",
-        "support_chat",
+    cells = [re.findall(r"<td[^>]*>(?:<a [^>]*>)?([^<]*)", s) for s in spenders]
+    assert [c[1:4] for c in cells] == [
+        ["rag_qa", "gpt-4o-mini", "rag_qa-v1"],
+        ["support_chat", "gpt-4o-mini", "support_chat-v1"],
+        ["rag_qa", "gpt-4o-mini", "(none)"],  # a tie with the next: by name
+        ["support_chat", "gpt-4o-mini", "(none)"],
     ]
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", spenders[0])
-    # cost 2 x (24 x 0.5 + 0.1 x 276) = 79.20 of 118.80 in all; 25 of 100 unpriced
-    assert cells == ["gpt-4o-mini", "$79.20", "66.7%", "2,400", "$33.00", "25.0%"]
-    assert 'class="num state-warn">25.0%' in spenders[0]
+    # The last 24 windows (i = 48 .. 71) cost 0.5 + 0.1 i each: 154.80 per feature.
+    # rag_qa-v1: 2 x 0.7 x 154.80 = 216.72 of 216.72 + 0.7 x 154.80 + 2 x 0.3 x 154.80.
+    assert cells[0][4:] == ["$216.72", "51.9%", "1,680", "$129.00", "600 (35.7%)"]
+    assert 'class="num state-warn">600 (35.7%)' in spenders[0]
+    page = (reports / "feature" / "rag_qa.html").read_text()
+    mine = re.findall(r'<tr class="spender">(.*?)</tr>', page)
+    assert len(mine) == 2
+    assert "support_chat" not in "".join(mine)
+    assert 'data-chart="Cost per day by model (USD, last 7 days)"' in page
+
+
+def test_windows_without_template_spend_are_said_not_hidden(engine: Engine, tmp_path: Path) -> None:
+    fill_warehouse(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(WindowTemplateSpend))
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+    assert "No spend by prompt template recorded for this range" in home
+    assert '<tr class="spender">' not in home
 
 
 def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_path: Path) -> None:
