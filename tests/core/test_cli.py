@@ -264,3 +264,17 @@ def test_a_wrong_warehouse_url_is_one_line_without_the_password(
     assert lines[0].startswith(f"Error: {expected}")
     assert "sekret-pw" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_drift_day_out_of_the_calendar_is_one_line(tmp_path: Path) -> None:
+    """`run drift --date 9999-12-31` raised OverflowError inside the flow (issue 16.9)."""
+    from click.testing import CliRunner
+
+    from llmwatch.cli import main
+
+    for day in ("9999-12-31", "0001-01-03"):
+        result = CliRunner().invoke(main, ["run", "drift", "--date", day])
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for --date: {day} is out of range" in result.stderr
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, OverflowError)
