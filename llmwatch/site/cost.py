@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from llmwatch.site.layout import Range, feature_name, model_name, pct, usd
-from llmwatch.site.rollup import DAY, HOUR, Bucket, floor, rollup, series, total
+from llmwatch.site.rollup import DAY, HOUR, Bucket, floor, rollup, series, series_key, total
 from llmwatch.site.svg import Band, Series, line_chart
 
 TOP = 10
@@ -73,7 +73,7 @@ def _by(
     rows: list[dict[str, Any]], step: timedelta, column: str, name: str, span: str = "",
     bands: list[Band] | None = None, x_range: tuple[datetime, datetime] | None = None,
 ) -> str:  # fmt: skip
-    buckets = rollup(rows, step, lambda w: w[column])
+    buckets = rollup(rows, step, series_key(rows, column))
     lines = [Series(k, series(b, lambda x: x.cost)) for k, b in sorted(buckets.items())]
     unit = "day" if step == DAY else "hour"
     return line_chart(

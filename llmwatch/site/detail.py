@@ -14,7 +14,7 @@ from llmwatch.site.cost import daily_cost_chart, spenders_table
 from llmwatch.site.data import SiteData
 from llmwatch.site.drift_pages import drift_table
 from llmwatch.site.layout import RANGES, Range, feature_name, frame, model_name, range_nav
-from llmwatch.site.rollup import DAY, Bucket, rollup, series, total
+from llmwatch.site.rollup import DAY, Bucket, rollup, series, series_key, total
 from llmwatch.site.slos import slo_table
 from llmwatch.site.svg import Series, line_chart
 
@@ -32,7 +32,7 @@ def entity_page(
         a for a in alerts if start is None or (a["window_start"] or a["created_at"]) >= start
     ]
     bands = alert_bands(in_range)
-    by_other = rollup(mine, r.step, lambda w: w[other])
+    by_other = rollup(mine, r.step, series_key(mine, other))
     overall = rollup(mine, r.step, lambda w: "all")["all"] if mine else {}
     unit = r.step_name
     split = "model" if kind == "feature" else "feature"

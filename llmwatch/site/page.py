@@ -48,7 +48,7 @@ from llmwatch.site.layout import (
     range_nav,
     usd,
 )
-from llmwatch.site.rollup import DAY, Bucket, floor, rollup, series, total
+from llmwatch.site.rollup import DAY, Bucket, floor, rollup, series, series_key, total
 from llmwatch.site.svg import Series, line_chart
 
 
@@ -226,7 +226,7 @@ def _model_table(
 
 
 def _overview_charts(rows: list[dict[str, Any]], r: Range, bands: Any) -> str:
-    by_feature = rollup(rows, r.step, lambda w: w["feature_id"])
+    by_feature = rollup(rows, r.step, series_key(rows, "feature_id"))
 
     def chart(title: str, value: Callable[[Bucket], float | None], **kw: Any) -> str:
         lines = [Series(f, series(b, value)) for f, b in sorted(by_feature.items())]

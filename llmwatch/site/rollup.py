@@ -80,6 +80,27 @@ def rollup(
     return out
 
 
+# Lines per chart: a legend beyond this stops being readable (and an SVG of 200 lines is
+# mostly bytes). The busiest values keep their line; the rest share one.
+MAX_SERIES = 10
+
+
+def series_key(
+    rows: Iterable[dict[str, Any]], column: str, limit: int = MAX_SERIES
+) -> Callable[[dict[str, Any]], str]:
+    """``row -> its value of column``, or one shared "other (N)" for all values beyond
+    the ``limit - 1`` busiest (by requests) when there are more than ``limit``."""
+    requests: dict[str, int] = {}
+    for row in rows:
+        requests[row[column]] = requests.get(row[column], 0) + int(row["request_count"])
+    if len(requests) <= limit:
+        return lambda row: str(row[column])
+    ranked = sorted(requests, key=lambda v: (-requests[v], v))
+    kept = set(ranked[: limit - 1])
+    other = f"other ({len(ranked) - len(kept)})"
+    return lambda row: str(row[column]) if row[column] in kept else other
+
+
 def total(rows: Iterable[dict[str, Any]]) -> Bucket:
     bucket = Bucket()
     for row in rows:

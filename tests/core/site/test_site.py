@@ -368,3 +368,26 @@ def test_home_lists_unresolved_incidents_first_with_a_triage_link(
     home = generate_site(engine, reports, now=NOW).read_text()
     assert home.count('<tr class="incident">') == len(rows) - 1
     assert f"<td>#{incident_id}</td>" not in home
+
+
+def test_charts_keep_ten_lines_and_fold_the_rest(engine: Engine, tmp_path: Path) -> None:
+    """200 features (the cardinality cap's default) would draw 200 lines and legends off
+    the chart: the nine busiest keep their line, the rest share one."""
+    features = tuple(f"f{i:02d}" for i in range(15))
+    fill_warehouse(engine, features=features)
+    with engine.begin() as conn:  # f14 busiest, f00 quietest
+        for i, feature in enumerate(features):
+            conn.execute(
+                update(WindowMetrics)
+                .where(WindowMetrics.feature_id == feature)
+                .values(request_count=100 + i)
+            )
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+    chart = re.search(r'data-chart="Requests per hour by feature">(.*?)</figure>', home)
+    assert chart is not None
+    lines = re.findall(r'data-series="([^"]+)"', chart.group(1))
+    assert sorted(lines) == sorted([f"f{i:02d}" for i in range(6, 15)] + ["other (6)"])
+    # The folded line carries the six quietest features' requests (100 + ... + 105 an
+    # hour), the highest line: the top of the axis.
+    assert ">615 req</text>" in chart.group(1)
+    assert len(re.findall(r'<tr class="feature-row">', home)) == 15  # the table keeps all
