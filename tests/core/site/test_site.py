@@ -391,3 +391,21 @@ def test_charts_keep_ten_lines_and_fold_the_rest(engine: Engine, tmp_path: Path)
     # hour), the highest line: the top of the axis.
     assert ">615 req</text>" in chart.group(1)
     assert len(re.findall(r'<tr class="feature-row">', home)) == 15  # the table keeps all
+
+
+def test_the_site_keeps_the_cardinality_cap(engine: Engine, tmp_path: Path) -> None:
+    """Issue 16.8: 30 features in a window under a cap of 5 give 5 feature pages and
+    rows (the tail is __other__)."""
+    from llmwatch.aggregation import run_window
+    from llmwatch.settings import CostSettings
+    from tests.core.aggregation.test_cardinality import CAP, traffic
+    from tests.core.aggregation.traffic import BASE_TIME
+
+    traffic(engine)
+    run_window(engine, BASE_TIME, CostSettings(max_distinct_per_window=CAP))
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=BASE_TIME + timedelta(hours=2)).read_text()
+    pages = sorted(p.name for p in (reports / "feature").glob("*.html") if "@" not in p.name)
+    assert pages == ["__other__.html", "f00.html", "f01.html", "f02.html", "f03.html"]
+    assert len(re.findall(r'<tr class="feature-row">', home)) == CAP
+    assert len(re.findall(r'<tr class="model-row">', home)) <= CAP
