@@ -84,6 +84,8 @@ def line_chart(
     if not from_zero:  # a margin so points on the limits stay visible
         margin = (y1 - y0) * 0.08
         y0, y1 = y0 - margin, y1 + margin
+    y_ticks, decimals = value_ticks(y0, y1, 100.0 if percent else 1.0)
+    y0, y1 = y_ticks[0], y_ticks[-1]
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
 
@@ -94,7 +96,9 @@ def line_chart(
         return PAD_TOP + (1 - (v - y0) / (y1 - y0)) * plot_h
 
     def fmt(v: float) -> str:
-        return f"{v * 100:.3g} %" if percent else f"{_fmt(v)}{unit and ' ' + unit}"
+        if percent:
+            return f"{v * 100:,.{decimals}f} %"
+        return f"{v:,.{decimals}f}{unit and ' ' + unit}"
 
     parts = [
         f'<figure class="chart" data-chart="{label}"><figcaption>{label}</figcaption>',
@@ -112,8 +116,7 @@ def line_chart(
             f'<rect class="alert-band" x="{left:.1f}" y="{PAD_TOP}" width="{right - left:.1f}" '
             f'height="{plot_h}" fill="{ALERT_FILL}"><title>{escape(band.label)}</title></rect>'
         )
-    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
-        value = y0 + frac * (y1 - y0)
+    for value in y_ticks:
         y = py(value)
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{PAD_LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -169,6 +172,24 @@ def line_chart(
         )
     parts.append("</svg></figure>")
     return "".join(parts)
+
+
+def value_ticks(low: float, high: float, scale: float = 1.0) -> tuple[list[float], int]:
+    """Round values covering ``low .. high`` (steps of 1, 2, 2.5 or 5 times a power of
+    ten, at most 7 ticks) and the decimals their labels need once multiplied by
+    ``scale`` (100 for percentages)."""
+    span = (high - low) * scale
+    raw = span / 5 if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * 0.999)
+    first = math.floor(low * scale / step + 1e-9) * step
+    last = math.ceil(high * scale / step - 1e-9) * step
+    count = round((last - first) / step)
+    ticks = [(first + i * step) / scale for i in range(count + 1)]
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if round(step / 10**-decimals, 6) % 1:  # 2.5 x 10^k needs one more digit
+        decimals += 1
+    return ticks, decimals
 
 
 def time_ticks(first: datetime, last: datetime) -> list[datetime]:
