@@ -34,7 +34,8 @@ def cost_section(
     parts = [_unpriced_summary(total(rows), "in this range")]
     if r.step != DAY:
         parts.append(_by(rows, HOUR, "model_id", "model", bands=bands))
-    days = [w for w in windows if w["window_start"] >= _daily_start(newest, r)]
+    first_day = _daily_start(newest, r)
+    days = [w for w in windows if w["window_start"] >= first_day]
     span = _span(newest, r)
     parts += [
         daily_cost_chart(windows, newest, r, "feature_id", "feature", bands),
@@ -73,7 +74,7 @@ def _by(
     rows: list[dict[str, Any]], step: timedelta, column: str, name: str, span: str = "",
     bands: list[Band] | None = None, x_range: tuple[datetime, datetime] | None = None,
 ) -> str:  # fmt: skip
-    buckets = rollup(rows, step, series_key(rows, column))
+    buckets = rollup(rows, step, series_key(rows, column), percentiles=False)
     lines = [Series(k, series(b, lambda x: x.cost)) for k, b in sorted(buckets.items())]
     unit = "day" if step == DAY else "hour"
     return line_chart(
@@ -82,7 +83,7 @@ def _by(
 
 
 def _daily_table(rows: list[dict[str, Any]]) -> str:
-    by_day = rollup(rows, DAY, lambda w: "all").get("all", {})
+    by_day = rollup(rows, DAY, lambda w: "all", percentiles=False).get("all", {})
     if not by_day:
         return '<p class="empty">No windows in this range.</p>'
     head = (
@@ -109,9 +110,9 @@ def spenders_table(
     their share of the range's spend; says how much of the range the template breakdown
     covers (windows aggregated before it existed have none)."""
     mine = [s for s in spend if keep(s)]
-    in_windows = total(w for w in windows if keep(w))
+    in_windows = sum(int(w["request_count"]) for w in windows if keep(w))
     if not mine:
-        if in_windows.requests:
+        if in_windows:
             return (
                 '<p class="empty">No spend by prompt template recorded for this range '
                 "(its windows were aggregated before it was; re-run the cost job over "
@@ -143,10 +144,10 @@ def spenders_table(
             + "</tr>"
         )
     note = ""
-    if covered < in_windows.requests:
+    if covered < in_windows:
         note = (
             f'<p class="state-warn">The template breakdown covers {covered:,} of the '
-            f"{in_windows.requests:,} requests of this range (windows aggregated before it "
+            f"{in_windows:,} requests of this range (windows aggregated before it "
             "was recorded have none).</p>"
         )
     more = f"<p>{len(mine) - TOP} more rows below these.</p>" if len(mine) > TOP else ""

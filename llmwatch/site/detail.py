@@ -32,7 +32,7 @@ def entity_page(
         a for a in alerts if start is None or (a["window_start"] or a["created_at"]) >= start
     ]
     bands = alert_bands(in_range)
-    by_other = rollup(mine, r.step, series_key(mine, other))
+    by_other = rollup(mine, r.step, series_key(mine, other), percentiles=False)
     overall = rollup(mine, r.step, lambda w: "all")["all"] if mine else {}
     unit = r.step_name
     split = "model" if kind == "feature" else "feature"
@@ -99,7 +99,7 @@ def entity_page(
     spend = data.template_spend.get(start, []) if start is not None else []
     sections += [
         f"<h2>Top spenders of this {kind} ({split} x prompt template, {escape(r.title)})</h2>",
-        spenders_table(spend, rows, r, "../", keep=lambda s: s[key] == entity),
+        spenders_table(spend, mine, r, "../", keep=lambda s: s[key] == entity),
     ]
     sections += [
         f"<h2>Alerts for this {kind}</h2>",

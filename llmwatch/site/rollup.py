@@ -28,7 +28,7 @@ class Bucket:
     output_tokens: int = 0
     worst: dict[str, float] | None = None
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: dict[str, Any], percentiles: bool = True) -> None:
         self.requests += int(row["request_count"])
         self.errors += int(row["error_count"])
         self.refusals += int(row["refusal_count"])
@@ -36,6 +36,8 @@ class Bucket:
         self.unpriced += int(row["unpriced_count"])
         self.input_tokens += int(row["input_tokens_sum"])
         self.output_tokens += int(row["output_tokens_sum"])
+        if not percentiles:
+            return
         if self.worst is None:
             self.worst = {}
         for name in PERCENTILES:
@@ -66,17 +68,25 @@ def floor(t: datetime, step: timedelta) -> datetime:
 
 
 def rollup(
-    rows: Iterable[dict[str, Any]], step: timedelta, key: Callable[[dict[str, Any]], str]
+    rows: Iterable[dict[str, Any]],
+    step: timedelta,
+    key: Callable[[dict[str, Any]], str],
+    percentiles: bool = True,
 ) -> dict[str, dict[datetime, Bucket]]:
-    """``key(row)`` -> bucket start -> Bucket."""
+    """``key(row)`` -> bucket start -> Bucket; ``percentiles=False`` skips the worst
+    percentiles (charts of counts and cost: the site's hot path)."""
     out: dict[str, dict[datetime, Bucket]] = {}
+    starts: dict[datetime, datetime] = {}  # the rows of one window share its bucket
     for row in rows:
         buckets = out.setdefault(key(row), {})
-        start = floor(row["window_start"], step)
+        t = row["window_start"]
+        start = starts.get(t)
+        if start is None:
+            start = starts[t] = floor(t, step)
         bucket = buckets.get(start)
         if bucket is None:
             bucket = buckets[start] = Bucket()
-        bucket.add(row)
+        bucket.add(row, percentiles)
     return out
 
 
