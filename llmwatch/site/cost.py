@@ -13,7 +13,17 @@ from html import escape
 from typing import Any
 
 from llmwatch.site.layout import Range, feature_name, model_name, pct, usd
-from llmwatch.site.rollup import DAY, HOUR, Bucket, floor, rollup, series, series_key, total
+from llmwatch.site.rollup import (
+    DAY,
+    HOUR,
+    Bucket,
+    day_axis,
+    floor,
+    rollup,
+    series,
+    series_key,
+    total,
+)
 from llmwatch.site.svg import Band, Series, line_chart
 
 TOP = 10
@@ -56,8 +66,7 @@ def daily_cost_chart(
     the axis spans whole days."""
     first = _daily_start(newest, r)
     rows = [w for w in windows if w["window_start"] >= first]
-    x_range = (first, floor(newest, DAY) + DAY)
-    return _by(rows, DAY, column, name, _span(newest, r), bands, x_range)
+    return _by(rows, DAY, column, name, _span(newest, r), bands, day_axis(rows, DAY))
 
 
 def _daily_start(newest: datetime, r: Range) -> datetime:

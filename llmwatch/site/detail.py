@@ -14,7 +14,7 @@ from llmwatch.site.cost import daily_cost_chart, spenders_table
 from llmwatch.site.data import SiteData
 from llmwatch.site.drift_pages import drift_table
 from llmwatch.site.layout import RANGES, Range, feature_name, frame, model_name, range_nav
-from llmwatch.site.rollup import DAY, Bucket, rollup, series, series_key, total
+from llmwatch.site.rollup import DAY, Bucket, day_axis, rollup, series, series_key, total
 from llmwatch.site.slos import slo_table
 from llmwatch.site.svg import Series, line_chart
 
@@ -37,14 +37,16 @@ def entity_page(
     unit = r.step_name
     split = "model" if kind == "feature" else "feature"
 
+    axis = day_axis(mine, r.step)
+
     def per_other(title: str, value: Callable[[Bucket], float | None], **kw: Any) -> str:
         lines = [Series(name, series(b, value)) for name, b in sorted(by_other.items())]
-        return line_chart(title, lines, bands=bands, **kw)
+        return line_chart(title, lines, bands=bands, x_range=axis, **kw)
 
     def overall_lines(title: str, named: dict[str, Callable[[Bucket], float | None]],
                       **kw: Any) -> str:  # fmt: skip
         lines = [Series(label, series(overall, fn)) for label, fn in named.items()]
-        return line_chart(title, lines, bands=bands, **kw)
+        return line_chart(title, lines, bands=bands, x_range=axis, **kw)
 
     b = total(mine)
     summary = (

@@ -48,7 +48,16 @@ from llmwatch.site.layout import (
     range_nav,
     usd,
 )
-from llmwatch.site.rollup import DAY, Bucket, floor, rollup, series, series_key, total
+from llmwatch.site.rollup import (
+    DAY,
+    Bucket,
+    day_axis,
+    floor,
+    rollup,
+    series,
+    series_key,
+    total,
+)
 from llmwatch.site.svg import Series, line_chart
 
 
@@ -227,10 +236,11 @@ def _model_table(
 
 def _overview_charts(rows: list[dict[str, Any]], r: Range, bands: Any) -> str:
     by_feature = rollup(rows, r.step, series_key(rows, "feature_id"))
+    axis = day_axis(rows, r.step)
 
     def chart(title: str, value: Callable[[Bucket], float | None], **kw: Any) -> str:
         lines = [Series(f, series(b, value)) for f, b in sorted(by_feature.items())]
-        return line_chart(title, lines, bands=bands, **kw)
+        return line_chart(title, lines, bands=bands, x_range=axis, **kw)
 
     unit = r.step_name
     return (

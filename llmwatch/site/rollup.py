@@ -118,6 +118,18 @@ def total(rows: Iterable[dict[str, Any]]) -> Bucket:
     return bucket
 
 
+def day_axis(rows: Iterable[dict[str, Any]], step: timedelta) -> tuple[datetime, datetime] | None:
+    """The time axis of daily buckets: whole days from the first row's to the end of the
+    last row's, so a window that alerted late in the last day is on the chart (a bucket
+    is drawn at its start). None for hourly buckets (the axis fits the points)."""
+    if step != DAY:
+        return None
+    starts = [row["window_start"] for row in rows]
+    if not starts:
+        return None
+    return floor(min(starts), DAY), floor(max(starts), DAY) + DAY
+
+
 def series(
     buckets: dict[datetime, Bucket], value: Callable[[Bucket], float | None]
 ) -> list[tuple[datetime, float]]:

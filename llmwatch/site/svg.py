@@ -107,9 +107,11 @@ def line_chart(
         f'<rect x="{PAD_LEFT}" y="{PAD_TOP}" width="{plot_w}" height="{plot_h}" '
         'fill="#fff" stroke="#ccc"/>',
     ]
+    shaded = 0
     for band in bands or ():
         if band.end.timestamp() < x0 or band.start.timestamp() > x1:
             continue
+        shaded += 1
         left = max(px(band.start), PAD_LEFT)
         right = min(max(px(band.end), left + 3), PAD_LEFT + plot_w)
         parts.append(
@@ -163,7 +165,7 @@ def line_chart(
             f'<text class="legend" x="{WIDTH - PAD_RIGHT + 28}" y="{ly}" font-size="11">'
             f"{escape(_short(s.label))}</text>"
         )
-    if any(True for b in bands or ()):
+    if shaded:  # the legend names only what the chart shows
         ly = PAD_TOP + 12 + len(drawn) * 16
         parts.append(
             f'<rect x="{WIDTH - PAD_RIGHT + 8}" y="{ly - 9}" width="16" height="9" '

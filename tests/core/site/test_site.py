@@ -193,6 +193,12 @@ def test_range_pages_use_daily_buckets(engine: Engine, tmp_path: Path) -> None:
     assert points(day, "Cost per hour by feature (USD)") == 24
     assert points(week, "Cost per day by feature (USD)") == 7
     assert points(month, "Cost per day by feature (USD)") == 10  # all the data there is
+    # The alert of the last day's 22:00 window is on the daily charts: their axis runs to
+    # the end of the last day, not to its first hour where its point is drawn.
+    for page in (week, month):
+        chart = re.search(r'data-chart="Cost per day by feature \(USD\)">(.*?)</figure>', page)
+        assert chart is not None
+        assert chart.group(1).count('class="alert-band"') == 1
     assert "<b>last 7 days</b>" in week
     assert '<a href="index.html" class="range">last 24 h</a>' in week
 
