@@ -23,6 +23,8 @@ _STEPS = [timedelta(hours=h) for h in (1, 2, 3, 6, 12)] + [
     timedelta(days=d) for d in (1, 2, 7, 14, 28)
 ]
 MAX_TICKS = 8
+# (from, divisor, suffix) for value labels: 25,000 is shown 25k.
+_SI = ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 
 
 @dataclass
@@ -86,6 +88,11 @@ def line_chart(
         y0, y1 = y0 - margin, y1 + margin
     y_ticks, decimals = value_ticks(y0, y1, 100.0 if percent else 1.0)
     y0, y1 = y_ticks[0], y_ticks[-1]
+    # Large values in thousands or millions, so "1,500,000 tok" fits the left margin.
+    biggest = max(abs(y0), abs(y1))
+    divisor, suffix = next(((d, p) for at, d, p in _SI if biggest >= at and not percent), (1.0, ""))
+    if suffix:
+        decimals = label_decimals((y_ticks[1] - y_ticks[0]) / divisor)
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
 
@@ -96,9 +103,11 @@ def line_chart(
         return PAD_TOP + (1 - (v - y0) / (y1 - y0)) * plot_h
 
     def fmt(v: float) -> str:
+        if v == 0:
+            return "0" + (" %" if percent else unit and " " + unit)
         if percent:
             return f"{v * 100:,.{decimals}f} %"
-        return f"{v:,.{decimals}f}{unit and ' ' + unit}"
+        return f"{v / divisor:,.{decimals}f}{suffix}{unit and ' ' + unit}"
 
     parts = [
         f'<figure class="chart" data-chart="{label}"><figcaption>{label}</figcaption>',
@@ -188,10 +197,15 @@ def value_ticks(low: float, high: float, scale: float = 1.0) -> tuple[list[float
     last = math.ceil(high * scale / step - 1e-9) * step
     count = round((last - first) / step)
     ticks = [(first + i * step) / scale for i in range(count + 1)]
+    return ticks, label_decimals(step)
+
+
+def label_decimals(step: float) -> int:
+    """Digits after the point that tell ticks ``step`` apart (2.5 x 10^k needs one more)."""
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    if round(step / 10**-decimals, 6) % 1:  # 2.5 x 10^k needs one more digit
+    if round(step / 10**-decimals, 6) % 1:
         decimals += 1
-    return ticks, decimals
+    return decimals
 
 
 def time_ticks(first: datetime, last: datetime) -> list[datetime]:
@@ -215,13 +229,3 @@ def time_ticks(first: datetime, last: datetime) -> list[datetime]:
 
 def _short(text: str, width: int = 19) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _fmt(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"

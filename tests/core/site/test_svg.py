@@ -43,3 +43,22 @@ def test_ticks_cover_the_data_in_round_steps() -> None:
         assert min(abs(mantissa - m) for m in (1, 2, 2.5, 5, 10)) < 1e-3
         labels = [f"{t:.{decimals}f}" for t in ticks]
         assert len(set(labels)) == len(labels)  # enough digits to tell them apart
+
+
+def test_large_values_are_labelled_in_thousands_and_millions() -> None:
+    """'1,500,000 tok' did not fit the left margin of a tokens-per-day chart."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from llmwatch.site.svg import Series, line_chart
+
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def labels(high: float, **kw: object) -> list[str]:
+        chart = line_chart("x", [Series("a", [(t, 0.0), (t + timedelta(hours=1), high)])], **kw)  # type: ignore[arg-type]
+        return re.findall(r'class="ytick"[^>]*>([^<]+)<', chart)
+
+    assert labels(1_500_000, unit="tok") == ["0 tok", "0.5M tok", "1.0M tok", "1.5M tok"]
+    assert labels(25_000, unit="tok")[-1] == "25k tok"
+    assert labels(0.69, unit="USD") == ["0 USD", "0.2 USD", "0.4 USD", "0.6 USD", "0.8 USD"]
+    assert labels(0.06, percent=True) == ["0 %", "2 %", "4 %", "6 %"]
