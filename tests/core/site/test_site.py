@@ -423,3 +423,34 @@ def test_the_site_keeps_the_cardinality_cap(engine: Engine, tmp_path: Path) -> N
     assert pages == ["__other__.html", "f00.html", "f01.html", "f02.html", "f03.html"]
     assert len(re.findall(r'<tr class="feature-row">', home)) == CAP
     assert len(re.findall(r'<tr class="model-row">', home)) <= CAP
+
+
+def test_an_alert_kind_the_site_does_not_know_is_shown_generically(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """New kinds (judge_drift, ...) arrive from other jobs, possibly a newer version
+    writing the same warehouse: listed, linked and shaded like any other, their text
+    escaped, no cell colour guessed for them."""
+    from llmwatch.warehouse.models import Alert
+
+    fill_warehouse(engine)
+    t = START + timedelta(hours=20)
+    with engine.begin() as conn:
+        (new_id,) = record_alerts(conn, [NewAlert(kind="judge_failure", flow="judge",
+                                                  feature_id="rag_qa", model_id="gpt-4o-mini",
+                                                  metric="agreement", severity="warning",
+                                                  message="the judge moved", window_start=t,
+                                                  window_end=t + timedelta(hours=1))],
+                                  now=NOW - timedelta(minutes=3))  # fmt: skip
+        conn.execute(update(Alert).where(Alert.id == new_id).values(kind="judge_drift<b>"))
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=NOW).read_text()
+    (row,) = [
+        r for r in re.findall(r'<tr class="alert-series">(.*?)</tr>', home) if "judge_drift" in r
+    ]
+    assert "judge_drift&lt;b&gt;" in row
+    (target,) = re.findall(r'href="(triage/\d+\.html)"', row)
+    assert (reports / target).is_file()
+    page = (reports / "feature" / "rag_qa.html").read_text()
+    assert "judge_drift&lt;b&gt;" in page
+    assert 'class="alert-band"' in page
