@@ -3,19 +3,26 @@
     .venv/bin/python bench/site.py [--backend sqlite|postgresql|both] [--repeat 3]
 
 For each backend a migrated warehouse is filled once: 30 days of hourly window metrics
-for 10 features x 3 models (21,600 rows), one quality control chart per feature with a
+for 10 features x 3 models (21,600 rows), their spend split over 3 prompt templates
+each (64,800 rows of window_template_spend), one quality control chart per feature with a
 point per hour (7,200 points), 30 daily drift runs of 16 columns each (rows only: no
 Evidently report files, which the site links and never rewrites), and 60 alerts with
 windows spread over the month (each gets a triage page). Then, alternating, ``--repeat``
 times after one warm-up:
 
   bare      the reference: the same data read plainly - the SELECTs the site issues
-            (windows of the last 30 days, control-chart points, alerts, drift runs and
-            columns) on the DB-API driver, rows fetched, nothing rendered or written;
+            (windows of the last 30 days, spend by template summed per range,
+            control-chart points, alerts, drift runs and columns) on the DB-API driver,
+            rows fetched, nothing rendered or written;
   llmwatch  ``llmwatch.site.generate_site`` into an empty folder (first build: every
             page written, the 60 triage pages built from the warehouse), and
   rebuild   the same into the folder it already wrote (what every flow run does: the
             triage pages exist and are kept).
+
+``--raw-reference`` also fills the requests those windows stand for (about 7.5 M rows,
+SQLite only: minutes) and times the top-spender sums the site would need from them
+instead (one GROUP BY feature x model x template per range): the alternative to the
+template table, measured.
 
 Time is wall clock, median of the runs. Size is the bytes of every file of the site
 (triage pages included, no Evidently reports). Targets: a build under 10 s on 2 cores,
@@ -54,6 +61,7 @@ from llmwatch.warehouse.models import (
     DriftColumn,
     DriftRun,
     WindowMetrics,
+    WindowTemplateSpend,
 )
 from llmwatch.warehouse.types import sqlite_timestamp_text
 
@@ -77,6 +85,25 @@ BARE_SQL = (
 )
 
 
+# Once per range (its first window as the parameter), as the site sums them.
+SPEND_SQL = (
+    "SELECT feature_id, model_id, prompt_template_id, sum(request_count), "
+    "sum(cost_total_usd), sum(unpriced_count) FROM window_template_spend "
+    "WHERE window_start >= {cut} GROUP BY feature_id, model_id, prompt_template_id"
+)
+RAW_SPEND_SQL = (
+    "SELECT feature_id, model_id, coalesce(prompt_template_id, ''), count(*), sum(cost_usd), "
+    "count(*) - count(cost_usd) FROM requests WHERE ts >= {cut} "
+    "GROUP BY feature_id, model_id, coalesce(prompt_template_id, '')"
+)
+
+
+def _range_starts(newest: datetime) -> list[datetime]:
+    """First windows of the 24 h, 7 d and 30 d ranges (llmwatch.site.layout.Range.start)."""
+    day = newest.replace(hour=0, minute=0, second=0, microsecond=0)
+    return [newest - timedelta(hours=23), day - timedelta(days=6), day - timedelta(days=29)]
+
+
 def _window(t: datetime, feature: str, model: str, i: int) -> dict[str, Any]:
     n = 200 + (i * 37) % 300
     row: dict[str, Any] = {
@@ -94,6 +121,19 @@ def _window(t: datetime, feature: str, model: str, i: int) -> dict[str, Any]:
     return row
 
 
+def _template_spend(window: dict[str, Any]) -> list[dict[str, Any]]:
+    n, cost = window["request_count"], window["cost_total_usd"]
+    keys = {k: window[k] for k in ("window_start", "feature_id", "model_id")}
+    shares = (0.5, 0.3, 0.2)
+    counts = [round(n * s) for s in shares[:-1]]
+    counts.append(n - sum(counts))
+    return [
+        {**keys, "prompt_template_id": f"{window['feature_id']}-t{t}", "request_count": c,
+         "cost_total_usd": cost * share, "unpriced_count": 0}
+        for t, (c, share) in enumerate(zip(counts, shares, strict=True))
+    ]  # fmt: skip
+
+
 def fill(engine: Engine) -> None:
     hours = [START + timedelta(hours=h) for h in range(DAYS * 24)]
     features = [f"feature_{f:02d}" for f in range(FEATURES)]
@@ -102,6 +142,9 @@ def fill(engine: Engine) -> None:
         rows = [_window(t, f, m, i) for i, t in enumerate(hours) for f in features for m in models]
         for k in range(0, len(rows), 2000):
             conn.execute(insert(WindowMetrics), rows[k : k + 2000])
+        spend = [s for row in rows for s in _template_spend(row)]
+        for k in range(0, len(spend), 5000):
+            conn.execute(insert(WindowTemplateSpend), spend[k : k + 5000])
         for f in features:
             conn.execute(insert(ChartState), {
                 "chart_id": f"quality:{f}", "feature_id": f, "metric": "judge_score",
@@ -141,6 +184,54 @@ def fill(engine: Engine) -> None:
             )], now=t + timedelta(hours=1))  # fmt: skip
 
 
+def fill_requests(engine: Engine) -> int:
+    """The requests the windows stand for (SQLite): as many per window x feature x model
+    as its request_count, split over the 3 templates as the spend table is."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        windows = cursor.execute(
+            "SELECT window_start, feature_id, model_id, request_count FROM window_metrics"
+        ).fetchall()
+        sql = (
+            "INSERT INTO requests (request_id, ts, feature_id, model_id, latency_ms, "
+            "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, "
+            "reasoning_tokens, cost_usd, prompt_template_id, ingested_at) "
+            "VALUES (?, ?, ?, ?, 800.0, 400, 250, 0, 0, 0, 0.002, ?, ?)"
+        )
+
+        def rows() -> Any:
+            for w, (start, feature, model, n) in enumerate(windows):
+                t0 = datetime.fromisoformat(start)
+                shares = [round(n * 0.5), round(n * 0.3)]
+                for i in range(n):
+                    template = 0 if i < shares[0] else 1 if i < sum(shares) else 2
+                    ts = sqlite_timestamp_text(t0 + timedelta(seconds=i * 3599 / n))
+                    yield (f"{w}-{i}", ts, feature, model, f"{feature}-t{template}", ts)
+
+        cursor.executemany(sql, rows())
+        raw.commit()
+        return int(cursor.execute("SELECT count(*) FROM requests").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def raw_spend(engine: Engine) -> float:
+    """Seconds for the three range sums from the requests table."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        newest = cursor.execute("SELECT max(window_start) FROM window_metrics").fetchone()[0]
+        newest = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+        start = time.perf_counter()
+        for cut in _range_starts(newest):
+            cursor.execute(RAW_SPEND_SQL.format(cut="?"), (sqlite_timestamp_text(cut),))
+            cursor.fetchall()
+        return time.perf_counter() - start
+    finally:
+        raw.close()
+
+
 def bare(engine: Engine) -> tuple[float, int]:
     """Seconds and rows fetched."""
     sqlite = engine.dialect.name == "sqlite"
@@ -155,9 +246,11 @@ def bare(engine: Engine) -> tuple[float, int]:
             newest = datetime.fromisoformat(newest).replace(tzinfo=UTC)
         cut = newest - timedelta(days=30)
         rows = 0
-        for sql in BARE_SQL:
+        queries = [*BARE_SQL, *((SPEND_SQL, c) for c in _range_starts(newest))]
+        for query in queries:
+            sql, at = query if isinstance(query, tuple) else (query, cut)
             if "{cut}" in sql:
-                param = sqlite_timestamp_text(cut) if sqlite else cut
+                param = sqlite_timestamp_text(at) if sqlite else at
                 cursor.execute(sql.format(cut=placeholder), (param,))
             else:
                 cursor.execute(sql)
@@ -181,7 +274,7 @@ def size_mb(folder: Path) -> tuple[float, int, float]:
     return sum(p.stat().st_size for p in files) / 1e6, len(files), triage / 1e6
 
 
-def bench_backend(backend: str, repeat: int) -> dict[str, float]:
+def bench_backend(backend: str, repeat: int, raw_reference: bool = False) -> dict[str, float]:
     print(f"\n== {backend}", flush=True)
     with tempfile.TemporaryDirectory(prefix="llmwatch-bench-site-") as tmp:
         admin = None
@@ -209,6 +302,13 @@ def bench_backend(backend: str, repeat: int) -> dict[str, float]:
                 runs["llmwatch"].append(build(engine, site, fresh=True))
                 runs["rebuild"].append(build(engine, site, fresh=False))
             total, files, triage = size_mb(site)
+            if raw_reference and backend == "sqlite":
+                t = time.perf_counter()
+                n = fill_requests(engine)
+                print(f"setup: {n:,} requests filled in {time.perf_counter() - t:.0f} s")
+                spend_raw = statistics.median(raw_spend(engine) for _ in range(repeat))
+                print(f"  top spenders from raw requests: {spend_raw:7.3f} s  (3 ranges, "
+                      f"{n:,} rows; the template table replaces this)")  # fmt: skip
         finally:
             engine.dispose()
             if admin is not None:
@@ -232,12 +332,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--raw-reference", action="store_true")
     args = parser.parse_args()
     print(f"site for {DAYS} days x {FEATURES} features x {MODELS} models, "
           f"{os.cpu_count()} CPUs, median of {args.repeat}")  # fmt: skip
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        bench_backend(backend, args.repeat)
+        bench_backend(backend, args.repeat, args.raw_reference)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from llmwatch.aggregation import (
     read_first_request_time,
     read_watermark,
     record_alerts,
+    replace_template_spend,
     replace_window,
     shards,
     windows_between,
@@ -77,8 +78,11 @@ def aggregate(window_start: datetime) -> list[dict[str, Any]]:
 
 @task(retries=2, retry_delay_seconds=5)
 def write_window(window_start: datetime, rows: list[dict[str, Any]]) -> int:
+    cap = get_settings().cost.max_distinct_per_window
     with settings_engine() as engine, engine.begin() as conn:
         written = replace_window(conn, window_start, rows)
+        # Spend by prompt template (the site's top spenders), in the same transaction.
+        replace_template_spend(conn, window_start, cap)
     get_run_logger().info("window %s: %d feature x model rows", window_start.isoformat(), written)
     return written
 

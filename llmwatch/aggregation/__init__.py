@@ -22,6 +22,7 @@ from llmwatch.aggregation.store import (
     read_window,
     replace_window,
 )
+from llmwatch.aggregation.templates import replace_template_spend
 from llmwatch.aggregation.windows import (
     WINDOW,
     default_windows,
@@ -49,6 +50,7 @@ def run_window(engine: Engine, window_start: datetime, settings: CostSettings) -
         rows = aggregate_window(conn, window_start, settings)
     with engine.begin() as conn:
         replace_window(conn, window_start, rows)
+        replace_template_spend(conn, window_start, settings.max_distinct_per_window)
     with engine.begin() as conn:
         alerts = evaluate_window(conn, window_start, settings)
         alerts += cardinality_alerts(conn, window_start, settings.max_distinct_per_window)
@@ -68,6 +70,7 @@ __all__ = [
     "read_watermark",
     "read_window",
     "record_alerts",
+    "replace_template_spend",
     "replace_window",
     "robust_baseline",
     "run_window",

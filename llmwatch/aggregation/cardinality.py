@@ -1,5 +1,5 @@
-"""Cardinality guard: at most ``max_distinct_per_window`` features, and as many models,
-per window.
+"""Cardinality guard: at most ``max_distinct_per_window`` features, as many models and
+as many prompt templates per window.
 
 An application that puts a user or document id in ``feature_id`` would otherwise make
 every window, chart, page and exported series grow with its users. The busiest values
@@ -23,6 +23,11 @@ from llmwatch.alerts import NewAlert
 from llmwatch.warehouse.models import Request
 
 log = logging.getLogger(__name__)
+DIMENSIONS = (
+    (Request.feature_id, "features"),
+    (Request.model_id, "models"),
+    (Request.prompt_template_id, "templates"),
+)
 
 
 @dataclass
@@ -31,13 +36,17 @@ class Fold:
 
     kept_features: list[str] | None = None
     kept_models: list[str] | None = None
+    kept_templates: list[str] | None = None
     folded_features: int = 0
     folded_models: int = 0
+    folded_templates: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
-        return self.kept_features is not None or self.kept_models is not None
+        return any(
+            kept is not None for kept in (self.kept_features, self.kept_models, self.kept_templates)
+        )
 
     def source(self) -> str:
         if not self.active:
@@ -45,23 +54,30 @@ class Fold:
         return folded_source(
             None if self.kept_features is None else len(self.kept_features),
             None if self.kept_models is None else len(self.kept_models),
+            None if self.kept_templates is None else len(self.kept_templates),
         )
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for prefix, kept in (("kf", self.kept_features), ("km", self.kept_models)):
+        dimensions = (
+            ("kf", self.kept_features),
+            ("km", self.kept_models),
+            ("kt", self.kept_templates),
+        )
+        for prefix, kept in dimensions:
             out.update({f"{prefix}_{i}": value for i, value in enumerate(kept or [])})
         return out
 
 
 def window_fold(conn: Connection, window_start: datetime, cap: int) -> Fold:
     """The fold of one window under ``cap`` distinct values per dimension (OTHER counts
-    as one of them)."""
+    as one of them). Requests without a template are not a template: never folded."""
     fold = Fold()
-    for column, name in ((Request.feature_id, "features"), (Request.model_id, "models")):
+    for column, name in DIMENSIONS:
         counts = conn.execute(
             select(column, func.count())
             .where(Request.ts >= window_start, Request.ts < window_start + WINDOW)
+            .where(column.is_not(None))
             .group_by(column)
             .order_by(func.count().desc(), column)
         ).all()
@@ -83,7 +99,7 @@ def cardinality_alerts(conn: Connection, window_start: datetime, cap: int) -> li
     """One alert per dimension whose tail was folded in this window."""
     fold = window_fold(conn, window_start, cap)
     alerts = []
-    for name in ("features", "models"):
+    for _, name in DIMENSIONS:
         folded = getattr(fold, f"folded_{name}")
         if not folded:
             continue

@@ -76,24 +76,31 @@ _SOURCE_COLUMNS = (
     "request_id, ts, latency_ms, ttft_ms, error, finish_reason, input_tokens, "
     "output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd"
 )
+# Templates are folded like features and models; a request without one keeps NULL.
+NO_TEMPLATE_FOLD = "prompt_template_id IS NULL OR "
 
 
-def folded_source(kept_features: int | None, kept_models: int | None) -> str:
-    """The window's requests with every feature (model) but the ``:kf_<i>`` (``:km_<i>``)
-    parameters renamed to OTHER; None keeps that dimension as it is. The aggregation
+def folded_source(
+    kept_features: int | None, kept_models: int | None, kept_templates: int | None = None
+) -> str:
+    """The window's requests with every feature (model, prompt template) but the
+    ``:kf_<i>`` (``:km_<i>``, ``:kt_<i>``) parameters renamed to OTHER; None keeps that
+    dimension as it is. The aggregation
     statements read it in place of the ``requests`` table, so the folded tail is one
     group whose percentiles are those of its requests, not an average of averages."""
 
-    def folded(column: str, prefix: str, kept: int | None) -> str:
+    def folded(column: str, prefix: str, kept: int | None, keep_null: str = "") -> str:
         if kept is None:
             return column
-        names = ", ".join(f":{prefix}_{i}" for i in range(kept))
-        return f"CASE WHEN {column} IN ({names}) THEN {column} ELSE '{OTHER}' END"
+        names = ", ".join(f":{prefix}_{i}" for i in range(kept)) or "NULL"
+        return f"CASE WHEN {keep_null}{column} IN ({names}) THEN {column} ELSE '{OTHER}' END"
 
     return f"""(
     SELECT {_SOURCE_COLUMNS},
         {folded("feature_id", "kf", kept_features)} AS feature_id,
-        {folded("model_id", "km", kept_models)} AS model_id
+        {folded("model_id", "km", kept_models)} AS model_id,
+        {folded("prompt_template_id", "kt", kept_templates, NO_TEMPLATE_FOLD)}
+            AS prompt_template_id
     FROM requests
     WHERE {_WINDOW_FILTER}
 ) AS requests"""

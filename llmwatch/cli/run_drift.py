@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from llmwatch.cli.common import warehouse_engine
+from llmwatch.settings import get_settings
 
 
 @click.command("drift")
@@ -17,6 +18,14 @@ def drift(day: str | None) -> None:
         report_date = date.fromisoformat(day) if day else None
     except ValueError as exc:
         raise click.BadParameter(f"{day!r} is not a YYYY-MM-DD date", param_hint="--date") from exc
+    if report_date is not None:
+        # Imported here: the llmwatch.drift package loads Evidently, slow for other commands.
+        from llmwatch.drift.windows import drift_windows
+
+        try:  # before Prefect starts: a day out of the calendar is a usage error
+            drift_windows(report_date, get_settings().drift)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--date") from None
     warehouse_engine()[0].dispose()  # a clear error before Prefect starts if no schema
 
     from flows.drift_report import drift_report_flow

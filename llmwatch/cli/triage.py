@@ -8,6 +8,7 @@ import click
 import orjson
 
 from llmwatch.cli.common import warehouse_engine
+from llmwatch.cli.terminal import printable, printable_lines
 from llmwatch.settings import get_settings
 from llmwatch.triage import (
     DEFAULT_LIMIT,
@@ -38,8 +39,10 @@ def triage(alert_id: int, limit: int, as_json: bool) -> None:
     if as_json:
         click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return
-    click.echo(render_text(report))
-    click.echo(f"\nwritten {page}")
+    # Feature ids, messages and sampled prompts come from records: no escape sequence
+    # of theirs may reach the terminal (JSON above escapes them itself).
+    click.echo(printable_lines(render_text(report)))
+    click.echo(f"\nwritten {printable(page)}")
 
 
 @click.group()
@@ -62,7 +65,7 @@ def add_from_flagged_command(alert_id: int, out: Path | None, limit: int) -> Non
     except (TriageError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"{len(result.added)} candidate(s) added to {result.path}, "
+        f"{len(result.added)} candidate(s) added to {printable(result.path)}, "
         f"{len(result.already_present)} already there, "
         f"{len(result.skipped_without_input)} skipped (no input text); "
         "write each reference answer before moving a case into the live set"

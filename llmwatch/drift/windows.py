@@ -20,9 +20,17 @@ class DriftWindows:
 
 
 def drift_windows(report_date: date, settings: DriftSettings) -> DriftWindows:
-    """Current = the UTC day; reference = the pinned baseline, else the trailing days."""
+    """Current = the UTC day; reference = the pinned baseline, else the trailing days.
+    A day whose windows leave the calendar (year 1 or 9999) is a ValueError."""
     current_start = datetime.combine(report_date, time(), tzinfo=UTC)
-    current_end = current_start + timedelta(days=1)
+    try:
+        current_end = current_start + timedelta(days=1)
+        trailing_start = current_start - timedelta(days=settings.reference_days)
+    except OverflowError:
+        raise ValueError(
+            f"{report_date.isoformat()} is out of range: its day and the "
+            f"{settings.reference_days} reference days before it must lie within years 1-9999"
+        ) from None
     if settings.baseline_start is not None and settings.baseline_end is not None:
         return DriftWindows(
             report_date,
@@ -34,7 +42,7 @@ def drift_windows(report_date: date, settings: DriftSettings) -> DriftWindows:
         )
     return DriftWindows(
         report_date,
-        current_start - timedelta(days=settings.reference_days),
+        trailing_start,
         current_start,
         current_start,
         current_end,

@@ -8,6 +8,7 @@ queries however many pages it has.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from llmwatch.warehouse.models import (
     Incident,
     SloStatus,
     WindowMetrics,
+    WindowTemplateSpend,
 )
 
 Points = list[tuple[datetime, float]]
@@ -71,6 +73,9 @@ class SiteData:
     slos: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Incidents not resolved (open or acknowledged), newest first (llmwatch.incidents)
     incidents: list[dict[str, Any]] = field(default_factory=list)
+    # Range start -> spend per feature x model x prompt template since then, summed in
+    # the warehouse (llmwatch.aggregation.templates); most expensive first.
+    template_spend: dict[datetime, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -81,8 +86,14 @@ class SiteData:
         return sorted({w["model_id"] for w in self.windows})
 
 
-def load_site_data(conn: Connection, max_alerts: int = 200) -> SiteData:
-    """The last 30 days of windows up to the newest one stored, and the latest alerts."""
+def load_site_data(
+    conn: Connection,
+    max_alerts: int = 200,
+    range_starts: Iterable[Callable[[datetime], datetime]] = (),
+) -> SiteData:
+    """The last 30 days of windows up to the newest one stored, and the latest alerts.
+    ``range_starts`` give the first window of each range from the newest one: spend by
+    prompt template is summed per range."""
     newest = conn.execute(select(func.max(WindowMetrics.window_start))).scalar()
     windows: list[dict[str, Any]] = []
     if newest is not None:
@@ -99,7 +110,32 @@ def load_site_data(conn: Connection, max_alerts: int = 200) -> SiteData:
         alerts=_alerts(conn, max_alerts),
         slos=_slos(conn),
         incidents=_unresolved_incidents(conn),
+        template_spend={
+            start: _template_spend(conn, start)
+            for start in ({f(newest) for f in range_starts} if newest is not None else ())
+        },
     )
+
+
+def _template_spend(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    t = WindowTemplateSpend
+    cost = func.sum(t.cost_total_usd)
+    query = (
+        select(
+            t.feature_id, t.model_id, t.prompt_template_id,
+            func.sum(t.request_count).label("requests"), cost.label("cost"),
+            func.sum(t.unpriced_count).label("unpriced"),
+        )
+        .where(t.window_start >= since)
+        .group_by(t.feature_id, t.model_id, t.prompt_template_id)
+    )  # fmt: skip
+    rows = [
+        {**row, "requests": int(row["requests"]), "unpriced": int(row["unpriced"]),
+         "cost": float(row["cost"] or 0.0)}
+        for row in conn.execute(query).mappings()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["cost"], r["feature_id"], r["model_id"],
+                                       r["prompt_template_id"]))  # fmt: skip
 
 
 def _unresolved_incidents(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:

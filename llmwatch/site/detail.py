@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from llmwatch.site.alerts import alert_bands, alerts_table
+from llmwatch.site.cost import daily_cost_chart, spenders_table
 from llmwatch.site.data import SiteData
 from llmwatch.site.drift_pages import drift_table
 from llmwatch.site.layout import RANGES, Range, feature_name, frame, model_name, range_nav
-from llmwatch.site.rollup import Bucket, rollup, series, total
+from llmwatch.site.rollup import DAY, Bucket, day_axis, rollup, series, series_key, total
 from llmwatch.site.slos import slo_table
 from llmwatch.site.svg import Series, line_chart
 
@@ -31,19 +32,21 @@ def entity_page(
         a for a in alerts if start is None or (a["window_start"] or a["created_at"]) >= start
     ]
     bands = alert_bands(in_range)
-    by_other = rollup(mine, r.step, lambda w: w[other])
+    by_other = rollup(mine, r.step, series_key(mine, other), percentiles=False)
     overall = rollup(mine, r.step, lambda w: "all")["all"] if mine else {}
     unit = r.step_name
     split = "model" if kind == "feature" else "feature"
 
+    axis = day_axis(mine, r.step)
+
     def per_other(title: str, value: Callable[[Bucket], float | None], **kw: Any) -> str:
         lines = [Series(name, series(b, value)) for name, b in sorted(by_other.items())]
-        return line_chart(title, lines, bands=bands, **kw)
+        return line_chart(title, lines, bands=bands, x_range=axis, **kw)
 
     def overall_lines(title: str, named: dict[str, Callable[[Bucket], float | None]],
                       **kw: Any) -> str:  # fmt: skip
         lines = [Series(label, series(overall, fn)) for label, fn in named.items()]
-        return line_chart(title, lines, bands=bands, **kw)
+        return line_chart(title, lines, bands=bands, x_range=axis, **kw)
 
     b = total(mine)
     summary = (
@@ -83,6 +86,9 @@ def entity_page(
             unit="tok",
         ),
     ]
+    if r.step != DAY and data.newest is not None:  # the hourly range: days of the week too
+        mine_all = [w for w in data.windows if w[key] == entity]
+        charts.insert(1, daily_cost_chart(mine_all, data.newest, r, other, split, bands))
     sections = [summary]
     if kind == "feature":
         sections += [
@@ -92,6 +98,11 @@ def entity_page(
             _quality(data, entity, start, bands),
         ]
     sections += [f"<h2>Operations (per {unit})</h2>", "".join(charts)]
+    spend = data.template_spend.get(start, []) if start is not None else []
+    sections += [
+        f"<h2>Top spenders of this {kind} ({split} x prompt template, {escape(r.title)})</h2>",
+        spenders_table(spend, mine, r, "../", keep=lambda s: s[key] == entity),
+    ]
     sections += [
         f"<h2>Alerts for this {kind}</h2>",
         alerts_table(alerts, generated_at, root="../"),

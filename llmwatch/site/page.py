@@ -32,6 +32,7 @@ from llmwatch.site.alerts import (
     incidents_table,
     write_triage_pages,
 )
+from llmwatch.site.cost import cost_section
 from llmwatch.site.data import SiteData, load_site_data
 from llmwatch.site.detail import entity_page
 from llmwatch.site.drift_pages import drift_summary_page, drift_table
@@ -47,7 +48,16 @@ from llmwatch.site.layout import (
     range_nav,
     usd,
 )
-from llmwatch.site.rollup import DAY, Bucket, floor, rollup, series, total
+from llmwatch.site.rollup import (
+    DAY,
+    Bucket,
+    day_axis,
+    floor,
+    rollup,
+    series,
+    series_key,
+    total,
+)
 from llmwatch.site.svg import Series, line_chart
 
 
@@ -55,7 +65,7 @@ def generate_site(engine: Engine, reports_dir: Path, *, now: datetime | None = N
     """Write every page of the site from the warehouse; returns the path of index.html."""
     generated_at = now or datetime.now(UTC)
     with engine.connect() as conn:
-        data = load_site_data(conn)
+        data = load_site_data(conn, range_starts=[r.start for r in RANGES])
     write_triage_pages(engine, reports_dir, data.alerts)
     write_triage_pages(engine, reports_dir, [{"id": i["worst_alert_id"]} for i in data.incidents])
     for run in data.drift_runs:
@@ -96,7 +106,7 @@ def render_home(data: SiteData, r: Range, reports_dir: Path, generated_at: datet
         f"<h2>Operations by feature (per {r.step_name})</h2>",
         _overview_charts(rows, r, alert_bands(in_range)),
         f"<h2>Cost ({r.title})</h2>",
-        _cost_section(rows, r),
+        cost_section(data.windows, data.newest, r, _spend(data, r), bands=alert_bands(in_range)),
         "<h2>Judged quality (EWMA control charts)</h2>",
         _quality_links(data, r),
         "<h2>Drift reports</h2>",
@@ -107,6 +117,12 @@ def render_home(data: SiteData, r: Range, reports_dir: Path, generated_at: datet
     nav = range_nav(r, {x.key: home_name(x) for x in RANGES}, "")
     return frame(f"llmwatch: {r.title}", "".join(sections), root="", generated_at=generated_at,
                  nav=nav)  # fmt: skip
+
+
+def _spend(data: SiteData, r: Range) -> list[dict[str, Any]]:
+    if data.newest is None:
+        return []
+    return data.template_spend.get(r.start(data.newest), [])
 
 
 def render_index(data: SiteData, reports_dir: Path, generated_at: datetime) -> str:
@@ -219,11 +235,12 @@ def _model_table(
 
 
 def _overview_charts(rows: list[dict[str, Any]], r: Range, bands: Any) -> str:
-    by_feature = rollup(rows, r.step, lambda w: w["feature_id"])
+    by_feature = rollup(rows, r.step, series_key(rows, "feature_id"))
+    axis = day_axis(rows, r.step)
 
     def chart(title: str, value: Callable[[Bucket], float | None], **kw: Any) -> str:
         lines = [Series(f, series(b, value)) for f, b in sorted(by_feature.items())]
-        return line_chart(title, lines, bands=bands, **kw)
+        return line_chart(title, lines, bands=bands, x_range=axis, **kw)
 
     unit = r.step_name
     return (
@@ -235,51 +252,6 @@ def _overview_charts(rows: list[dict[str, Any]], r: Range, bands: Any) -> str:
             unit="ms",
         )
         + chart(f"Requests per {unit} by feature", lambda b: float(b.requests), unit="req")
-    )
-
-
-def _cost_section(rows: list[dict[str, Any]], r: Range) -> str:
-    """Cost per bucket by model, and the ten feature x model pairs that spent most.
-
-    The unpriced share is shown beside each cost: a request without a price adds nothing
-    to the sum, so a cheap-looking row may only be unpriced.
-    """
-    by_model = rollup(rows, r.step, lambda w: w["model_id"])
-    chart = line_chart(
-        f"Cost per {r.step_name} by model (USD)",
-        [Series(m, series(b, lambda x: x.cost)) for m, b in sorted(by_model.items())],
-        unit="USD",
-    )
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for w in rows:
-        groups.setdefault((w["feature_id"], w["model_id"]), []).append(w)
-    totals = {key: total(group) for key, group in groups.items()}
-    spent = sum(b.cost for b in totals.values())
-    top = sorted(totals.items(), key=lambda kv: -kv[1].cost)[:10]
-    if not top:
-        return chart
-    head = (
-        "<tr><th>feature</th><th>model</th><th>cost</th><th>share</th><th>requests</th>"
-        "<th>cost per 1k requests</th><th>unpriced requests</th></tr>"
-    )
-    body = []
-    for (feature, model), b in top:
-        share = b.cost / spent if spent else None
-        per_k = b.cost / b.requests * 1000 if b.requests else None
-        body.append(
-            f'<tr class="spender"><td><a href="{escape(feature_name(feature, r))}">'
-            f"{escape(feature)}</a></td><td>{escape(model)}</td>"
-            + _td(usd(b.cost))
-            + _td(pct(share))
-            + _td(f"{b.requests:,}")
-            + _td(usd(per_k))
-            + _td(pct(b.unpriced_share), "warn" if b.unpriced else "")
-            + "</tr>"
-        )
-    return (
-        chart
-        + "<h3>Top spenders (feature x model)</h3>"
-        + f'<table id="top-spenders">{head}{"".join(body)}</table>'
     )
 
 

@@ -28,7 +28,7 @@ class Bucket:
     output_tokens: int = 0
     worst: dict[str, float] | None = None
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: dict[str, Any], percentiles: bool = True) -> None:
         self.requests += int(row["request_count"])
         self.errors += int(row["error_count"])
         self.refusals += int(row["refusal_count"])
@@ -36,6 +36,8 @@ class Bucket:
         self.unpriced += int(row["unpriced_count"])
         self.input_tokens += int(row["input_tokens_sum"])
         self.output_tokens += int(row["output_tokens_sum"])
+        if not percentiles:
+            return
         if self.worst is None:
             self.worst = {}
         for name in PERCENTILES:
@@ -66,18 +68,47 @@ def floor(t: datetime, step: timedelta) -> datetime:
 
 
 def rollup(
-    rows: Iterable[dict[str, Any]], step: timedelta, key: Callable[[dict[str, Any]], str]
+    rows: Iterable[dict[str, Any]],
+    step: timedelta,
+    key: Callable[[dict[str, Any]], str],
+    percentiles: bool = True,
 ) -> dict[str, dict[datetime, Bucket]]:
-    """``key(row)`` -> bucket start -> Bucket."""
+    """``key(row)`` -> bucket start -> Bucket; ``percentiles=False`` skips the worst
+    percentiles (charts of counts and cost: the site's hot path)."""
     out: dict[str, dict[datetime, Bucket]] = {}
+    starts: dict[datetime, datetime] = {}  # the rows of one window share its bucket
     for row in rows:
         buckets = out.setdefault(key(row), {})
-        start = floor(row["window_start"], step)
+        t = row["window_start"]
+        start = starts.get(t)
+        if start is None:
+            start = starts[t] = floor(t, step)
         bucket = buckets.get(start)
         if bucket is None:
             bucket = buckets[start] = Bucket()
-        bucket.add(row)
+        bucket.add(row, percentiles)
     return out
+
+
+# Lines per chart: a legend beyond this stops being readable (and an SVG of 200 lines is
+# mostly bytes). The busiest values keep their line; the rest share one.
+MAX_SERIES = 10
+
+
+def series_key(
+    rows: Iterable[dict[str, Any]], column: str, limit: int = MAX_SERIES
+) -> Callable[[dict[str, Any]], str]:
+    """``row -> its value of column``, or one shared "other (N)" for all values beyond
+    the ``limit - 1`` busiest (by requests) when there are more than ``limit``."""
+    requests: dict[str, int] = {}
+    for row in rows:
+        requests[row[column]] = requests.get(row[column], 0) + int(row["request_count"])
+    if len(requests) <= limit:
+        return lambda row: str(row[column])
+    ranked = sorted(requests, key=lambda v: (-requests[v], v))
+    kept = set(ranked[: limit - 1])
+    other = f"other ({len(ranked) - len(kept)})"
+    return lambda row: str(row[column]) if row[column] in kept else other
 
 
 def total(rows: Iterable[dict[str, Any]]) -> Bucket:
@@ -85,6 +116,18 @@ def total(rows: Iterable[dict[str, Any]]) -> Bucket:
     for row in rows:
         bucket.add(row)
     return bucket
+
+
+def day_axis(rows: Iterable[dict[str, Any]], step: timedelta) -> tuple[datetime, datetime] | None:
+    """The time axis of daily buckets: whole days from the first row's to the end of the
+    last row's, so a window that alerted late in the last day is on the chart (a bucket
+    is drawn at its start). None for hourly buckets (the axis fits the points)."""
+    if step != DAY:
+        return None
+    starts = [row["window_start"] for row in rows]
+    if not starts:
+        return None
+    return floor(min(starts), DAY), floor(max(starts), DAY) + DAY
 
 
 def series(

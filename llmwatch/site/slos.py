@@ -16,6 +16,19 @@ _WHAT = {
 }
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _length(window: str) -> tuple[float, str]:
+    """'5m' -> 300 s: burn-rate windows shortest first (names that are not a duration
+    last, by name)."""
+    number, unit = window[:-1], window[-1:]
+    try:
+        return float(number) * _UNITS[unit], window
+    except (KeyError, ValueError):
+        return float("inf"), window
+
+
 def slo_table(slos: list[dict[str, Any]], now: datetime) -> str:
     if not slos:
         return '<p class="empty">No SLO evaluated for this feature yet.</p>'
@@ -31,7 +44,7 @@ def slo_table(slos: list[dict[str, Any]], now: datetime) -> str:
         # A window with no events yet has no burn rate (None).
         burns = ", ".join(
             f"{w} {'-' if r is None else f'{r:.1f}x'}"
-            for w, r in sorted((s["burn_rates"] or {}).items())
+            for w, r in sorted((s["burn_rates"] or {}).items(), key=lambda kv: _length(kv[0]))
         )
         alerting = " ".join(
             name for name, on in (("page", s["paging"]), ("ticket", s["ticketing"])) if on

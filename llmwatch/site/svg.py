@@ -23,6 +23,8 @@ _STEPS = [timedelta(hours=h) for h in (1, 2, 3, 6, 12)] + [
     timedelta(days=d) for d in (1, 2, 7, 14, 28)
 ]
 MAX_TICKS = 8
+# (from, divisor, suffix) for value labels: 25,000 is shown 25k.
+_SI = ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 
 
 @dataclass
@@ -52,11 +54,14 @@ def line_chart(
     bands: list[Band] | None = None,
     from_zero: bool = True,
     percent: bool = False,
+    x_range: tuple[datetime, datetime] | None = None,
 ) -> str:
     """One chart with a shared time axis; empty series give a 'no data' panel.
 
     ``from_zero=False`` fits the value axis to the data (control charts, where the band
     between the limits would otherwise be a sliver). ``percent`` shows fractions as %.
+    ``x_range`` fixes the time axis (daily buckets: the whole days, so an alerted hour
+    lands inside its day even when there is one day of data).
     """
     drawn = [s for s in series if s.points]
     label = escape(title)
@@ -68,6 +73,8 @@ def line_chart(
     times = [t for s in drawn for t, _ in s.points]
     ys = [v for s in drawn for _, v in s.points]
     first, last = min(times), max(times)
+    if x_range is not None:
+        first, last = min(first, x_range[0]), max(last, x_range[1])
     x0, x1 = first.timestamp(), last.timestamp()
     if x1 == x0:
         x0, x1 = x0 - 1800, x1 + 1800
@@ -79,6 +86,13 @@ def line_chart(
     if not from_zero:  # a margin so points on the limits stay visible
         margin = (y1 - y0) * 0.08
         y0, y1 = y0 - margin, y1 + margin
+    y_ticks, decimals = value_ticks(y0, y1, 100.0 if percent else 1.0)
+    y0, y1 = y_ticks[0], y_ticks[-1]
+    # Large values in thousands or millions, so "1,500,000 tok" fits the left margin.
+    biggest = max(abs(y0), abs(y1))
+    divisor, suffix = next(((d, p) for at, d, p in _SI if biggest >= at and not percent), (1.0, ""))
+    if suffix:
+        decimals = label_decimals((y_ticks[1] - y_ticks[0]) / divisor)
     plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
 
@@ -89,7 +103,11 @@ def line_chart(
         return PAD_TOP + (1 - (v - y0) / (y1 - y0)) * plot_h
 
     def fmt(v: float) -> str:
-        return f"{v * 100:.3g} %" if percent else f"{_fmt(v)}{unit and ' ' + unit}"
+        if v == 0:
+            return "0" + (" %" if percent else unit and " " + unit)
+        if percent:
+            return f"{v * 100:,.{decimals}f} %"
+        return f"{v / divisor:,.{decimals}f}{suffix}{unit and ' ' + unit}"
 
     parts = [
         f'<figure class="chart" data-chart="{label}"><figcaption>{label}</figcaption>',
@@ -98,17 +116,18 @@ def line_chart(
         f'<rect x="{PAD_LEFT}" y="{PAD_TOP}" width="{plot_w}" height="{plot_h}" '
         'fill="#fff" stroke="#ccc"/>',
     ]
+    shaded = 0
     for band in bands or ():
         if band.end.timestamp() < x0 or band.start.timestamp() > x1:
             continue
+        shaded += 1
         left = max(px(band.start), PAD_LEFT)
         right = min(max(px(band.end), left + 3), PAD_LEFT + plot_w)
         parts.append(
             f'<rect class="alert-band" x="{left:.1f}" y="{PAD_TOP}" width="{right - left:.1f}" '
             f'height="{plot_h}" fill="{ALERT_FILL}"><title>{escape(band.label)}</title></rect>'
         )
-    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
-        value = y0 + frac * (y1 - y0)
+    for value in y_ticks:
         y = py(value)
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{PAD_LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -155,7 +174,7 @@ def line_chart(
             f'<text class="legend" x="{WIDTH - PAD_RIGHT + 28}" y="{ly}" font-size="11">'
             f"{escape(_short(s.label))}</text>"
         )
-    if any(True for b in bands or ()):
+    if shaded:  # the legend names only what the chart shows
         ly = PAD_TOP + 12 + len(drawn) * 16
         parts.append(
             f'<rect x="{WIDTH - PAD_RIGHT + 8}" y="{ly - 9}" width="16" height="9" '
@@ -164,6 +183,29 @@ def line_chart(
         )
     parts.append("</svg></figure>")
     return "".join(parts)
+
+
+def value_ticks(low: float, high: float, scale: float = 1.0) -> tuple[list[float], int]:
+    """Round values covering ``low .. high`` (steps of 1, 2, 2.5 or 5 times a power of
+    ten, at most 7 ticks) and the decimals their labels need once multiplied by
+    ``scale`` (100 for percentages)."""
+    span = (high - low) * scale
+    raw = span / 5 if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * 0.999)
+    first = math.floor(low * scale / step + 1e-9) * step
+    last = math.ceil(high * scale / step - 1e-9) * step
+    count = round((last - first) / step)
+    ticks = [(first + i * step) / scale for i in range(count + 1)]
+    return ticks, label_decimals(step)
+
+
+def label_decimals(step: float) -> int:
+    """Digits after the point that tell ticks ``step`` apart (2.5 x 10^k needs one more)."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if round(step / 10**-decimals, 6) % 1:
+        decimals += 1
+    return decimals
 
 
 def time_ticks(first: datetime, last: datetime) -> list[datetime]:
@@ -187,13 +229,3 @@ def time_ticks(first: datetime, last: datetime) -> list[datetime]:
 
 def _short(text: str, width: int = 19) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _fmt(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"

@@ -211,6 +211,22 @@ class WindowMetrics(Base):
     __table_args__ = (Index("ix_window_metrics_window_end", "window_end"),)
 
 
+class WindowTemplateSpend(Base):
+    """Requests and cost of one window x feature x model x prompt template (the site's
+    top spenders; llmwatch.aggregation.templates). "" is no template."""
+
+    __tablename__ = "window_template_spend"
+
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    feature_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    model_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    prompt_template_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    request_count: Mapped[int] = mapped_column(Integer)
+    # Over priced requests only; NULL when none had a price.
+    cost_total_usd: Mapped[float | None] = mapped_column(Float)
+    unpriced_count: Mapped[int] = mapped_column(Integer)
+
+
 # --- sample and judge -----------------------------------------------------------------
 
 

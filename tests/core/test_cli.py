@@ -291,3 +291,17 @@ def test_ingest_reads_an_object_store_url(
     assert "--force reads local files again" in forced.stderr
     for run in (loaded, again, forced):
         assert SECRET_KEY not in run.stdout + run.stderr
+
+
+def test_a_drift_day_out_of_the_calendar_is_one_line(tmp_path: Path) -> None:
+    """`run drift --date 9999-12-31` raised OverflowError inside the flow (issue 16.9)."""
+    from click.testing import CliRunner
+
+    from llmwatch.cli import main
+
+    for day in ("9999-12-31", "0001-01-03"):
+        result = CliRunner().invoke(main, ["run", "drift", "--date", day])
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for --date: {day} is out of range" in result.stderr
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, OverflowError)

@@ -30,7 +30,9 @@ def test_alerts_and_ingest_print_no_escape_sequences(engine: Engine, tmp_path: P
     runner = CliRunner()
     listing = runner.invoke(main, ["alerts"])
     ingest = runner.invoke(main, ["ingest", "-v", str(path)])
-    for result in (listing, ingest):
+    triage = runner.invoke(main, ["triage", "1"])  # the issue named triage too
+    assert HOSTILE[:4] in triage.output, triage.output
+    for result in (listing, ingest, triage):
         assert result.exit_code in (0, 3), result.output
         for control in ("\x1b", "\x07", "\x9b", "\u202e"):
             assert control not in result.output

@@ -103,7 +103,7 @@ def test_shift_day_report_alert_artifacts_and_site(
     if warehouse_url.startswith("postgresql"):
         return  # the pages are the same on both backends; render them once
     index_dom = _dump_dom(Path("reports/index.html"), tmp_path / "chrome1")
-    assert index_dom.count("<svg") == 5  # four operations charts and cost by model
+    assert index_dom.count("<svg") == 7  # four operations, cost by model, daily cost x 2
     assert index_dom.count('class="series"') >= 6
     assert "&lt;script&gt;document.title" in index_dom
     assert 'href="drift/2025-06-05.html"' in index_dom

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert
 
+from llmwatch.aggregation import replace_template_spend
 from llmwatch.site import generate_site
 from llmwatch.site.layout import slug
 from llmwatch.warehouse.models import Judgement, Request
@@ -74,6 +75,8 @@ def test_pages_render_in_chromium_and_nothing_runs(engine: Engine, tmp_path: Pat
     hours = 24 * 8
     fill_warehouse(engine, hours=hours, features=("rag_qa", "support_chat", HOSTILE_FEATURE))
     _hostile_requests(engine, hours)
+    with engine.begin() as conn:  # the hourly job's spend by template for that window
+        replace_template_spend(conn, START + timedelta(hours=hours - 2), cap=200)
     reports = tmp_path / "reports"
     generate_site(engine, reports)
 
@@ -101,6 +104,9 @@ def test_pages_render_in_chromium_and_nothing_runs(engine: Engine, tmp_path: Pat
         ticks = re.findall(r'<text class="xtick"[^>]*>([^<]+)</text>', dom)
         assert len(ticks) >= 4 * 4
         assert len(set(ticks)) >= 4  # labelled ticks, not only the first and last
+        if name == "home":  # the hostile template is a row of the top spenders, as text
+            spenders = re.findall(r'<tr class="spender">(.*?)</tr>', dom)
+            assert any("&lt;script&gt;document.title" in row for row in spenders)
         for href in re.findall(r'href="([^"]*triage/[^"]+)"', dom):
             triage_links.add((page.parent / href).resolve())
     assert triage_links

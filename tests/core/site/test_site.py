@@ -7,12 +7,12 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, delete, insert, update
 
 from llmwatch.alerts import NewAlert, record_alerts
 from llmwatch.site import generate_site
 from llmwatch.site.layout import slug
-from llmwatch.warehouse.models import DriftColumn, DriftRun, WindowMetrics
+from llmwatch.warehouse.models import DriftColumn, DriftRun, WindowMetrics, WindowTemplateSpend
 from tests.core.site.warehouse_rows import FEATURES, HOSTILE, START, fill_warehouse
 
 NOW = datetime(2025, 6, 3, 0, 30, tzinfo=UTC)
@@ -102,8 +102,10 @@ def test_home_shows_alerts_grouped_by_series_with_age_and_feature_rows(
 
     home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
 
-    # Three scoped alerted windows on each of the four charts; the all-traffic day is none.
-    assert home.count('class="alert-band"') == 3 * 4
+    # Three scoped alerted windows on each of the four operations charts and the three
+    # cost charts (by model per hour, by feature and model per day); the all-traffic day
+    # is none.
+    assert home.count('class="alert-band"') == 3 * 7
     series_rows = re.findall(r'<tr class="alert-series">(.*?)</tr>', home)
     assert len(series_rows) == 3  # slo_breach x support_chat x gpt-4o-mini, quality, drift
     first = series_rows[0]  # the critical series first
@@ -152,6 +154,7 @@ def test_feature_page_charts_ticks_bands_and_fitted_control_chart(
     assert charts == [
         "judge_score per judged window, baseline mean 4.200",
         "Cost per hour by model (USD)",
+        "Cost per day by model (USD, last 7 days)",
         "Requests per hour by model",
         "Latency percentiles (ms, worst model and hour in each hour)",
         "Time to first token (ms, worst model and hour in each hour)",
@@ -190,6 +193,12 @@ def test_range_pages_use_daily_buckets(engine: Engine, tmp_path: Path) -> None:
     assert points(day, "Cost per hour by feature (USD)") == 24
     assert points(week, "Cost per day by feature (USD)") == 7
     assert points(month, "Cost per day by feature (USD)") == 10  # all the data there is
+    # The alert of the last day's 22:00 window is on the daily charts: their axis runs to
+    # the end of the last day, not to its first hour where its point is drawn.
+    for page in (week, month):
+        chart = re.search(r'data-chart="Cost per day by feature \(USD\)">(.*?)</figure>', page)
+        assert chart is not None
+        assert chart.group(1).count('class="alert-band"') == 1
     assert "<b>last 7 days</b>" in week
     assert '<a href="index.html" class="range">last 24 h</a>' in week
 
@@ -245,28 +254,58 @@ def test_empty_warehouse_gives_a_page_with_no_data_panels(engine: Engine, tmp_pa
     assert "No judged windows yet." in page
 
 
-def test_cost_by_model_and_top_spenders_show_the_unpriced_share(
+def test_cost_per_day_and_top_spenders_by_template_show_the_unpriced_share(
     engine: Engine, tmp_path: Path
 ) -> None:
-    fill_warehouse(engine)
-    with engine.begin() as conn:  # rag_qa spends twice as much; a quarter of it unpriced
+    fill_warehouse(engine, hours=24 * 3)
+    t = WindowTemplateSpend
+    with engine.begin() as conn:  # rag_qa's template spends twice as much, a quarter unpriced
         conn.execute(
             update(WindowMetrics)
             .where(WindowMetrics.feature_id == "rag_qa")
-            .values(cost_total_usd=WindowMetrics.cost_total_usd * 2, unpriced_count=25)
+            .values(unpriced_count=25)
         )
-    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+        conn.execute(
+            update(t)
+            .where(t.feature_id == "rag_qa", t.prompt_template_id == "rag_qa-v1")
+            .values(cost_total_usd=t.cost_total_usd * 2, unpriced_count=25)
+        )
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=NOW).read_text()
 
-    assert 'data-chart="Cost per hour by model (USD)"' in home
+    for chart in ("Cost per hour by model (USD)", "Cost per day by feature (USD, last 7 days)",
+                  "Cost per day by model (USD, last 7 days)"):  # fmt: skip
+        assert f'data-chart="{chart}"' in home
+    days = re.findall(r'<tr class="cost-day"><td>([0-9-]+)</td>', home)
+    assert days == ["2025-06-04", "2025-06-03", "2025-06-02"]
+    assert "600 of the 4,800 requests in this range (12.5%) had no price" in home
+
     spenders = re.findall(r'<tr class="spender">(.*?)</tr>', home)
-    assert [re.search(r">([a-z_]+)</a>", s).group(1) for s in spenders] == [  # type: ignore[union-attr]
-        "rag_qa",
-        "support_chat",
+    cells = [re.findall(r"<td[^>]*>(?:<a [^>]*>)?([^<]*)", s) for s in spenders]
+    assert [c[1:4] for c in cells] == [
+        ["rag_qa", "gpt-4o-mini", "rag_qa-v1"],
+        ["support_chat", "gpt-4o-mini", "support_chat-v1"],
+        ["rag_qa", "gpt-4o-mini", "(none)"],  # a tie with the next: by name
+        ["support_chat", "gpt-4o-mini", "(none)"],
     ]
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", spenders[0])
-    # cost 2 x (24 x 0.5 + 0.1 x 276) = 79.20 of 118.80 in all; 25 of 100 unpriced
-    assert cells == ["gpt-4o-mini", "$79.20", "66.7%", "2,400", "$33.00", "25.0%"]
-    assert 'class="num state-warn">25.0%' in spenders[0]
+    # The last 24 windows (i = 48 .. 71) cost 0.5 + 0.1 i each: 154.80 per feature.
+    # rag_qa-v1: 2 x 0.7 x 154.80 = 216.72 of 216.72 + 0.7 x 154.80 + 2 x 0.3 x 154.80.
+    assert cells[0][4:] == ["$216.72", "51.9%", "1,680", "$129.00", "600 (35.7%)"]
+    assert 'class="num state-warn">600 (35.7%)' in spenders[0]
+    page = (reports / "feature" / "rag_qa.html").read_text()
+    mine = re.findall(r'<tr class="spender">(.*?)</tr>', page)
+    assert len(mine) == 2
+    assert "support_chat" not in "".join(mine)
+    assert 'data-chart="Cost per day by model (USD, last 7 days)"' in page
+
+
+def test_windows_without_template_spend_are_said_not_hidden(engine: Engine, tmp_path: Path) -> None:
+    fill_warehouse(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(WindowTemplateSpend))
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+    assert "No spend by prompt template recorded for this range" in home
+    assert '<tr class="spender">' not in home
 
 
 def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_path: Path) -> None:
@@ -291,10 +330,10 @@ def test_feature_page_shows_its_slos_with_the_budget_left(engine: Engine, tmp_pa
     errors, latency = table.split("<tr>")[2:]  # ordered by SLO name
     assert "99.00% requests under 10,000 ms (30 d)" in latency
     assert '<td class="state-bad">-50%</td>' in latency
-    assert "1h 20.0x, 5m 18.0x" in latency
+    assert "5m 18.0x, 1h 20.0x" in latency  # shortest window first
     assert ">page<" in latency
     assert '<td class="state-ok">80%</td>' in errors
-    assert "1h 0.5x, 5m -" in errors  # a window without events has no burn rate
+    assert "5m -, 1h 0.5x" in errors  # a window without events has no burn rate
     assert "75 / 5,000" in latency
     other = (reports / "feature" / "support_chat.html").read_text()
     assert "No SLO evaluated for this feature yet." in other
@@ -335,3 +374,83 @@ def test_home_lists_unresolved_incidents_first_with_a_triage_link(
     home = generate_site(engine, reports, now=NOW).read_text()
     assert home.count('<tr class="incident">') == len(rows) - 1
     assert f"<td>#{incident_id}</td>" not in home
+
+
+def test_charts_keep_ten_lines_and_fold_the_rest(engine: Engine, tmp_path: Path) -> None:
+    """200 features (the cardinality cap's default) would draw 200 lines and legends off
+    the chart: the nine busiest keep their line, the rest share one."""
+    features = tuple(f"f{i:02d}" for i in range(15))
+    fill_warehouse(engine, features=features)
+    with engine.begin() as conn:  # f14 busiest, f00 quietest
+        for i, feature in enumerate(features):
+            conn.execute(
+                update(WindowMetrics)
+                .where(WindowMetrics.feature_id == feature)
+                .values(request_count=100 + i)
+            )
+    home = generate_site(engine, tmp_path / "r", now=NOW).read_text()
+    chart = re.search(r'data-chart="Requests per hour by feature">(.*?)</figure>', home)
+    assert chart is not None
+    lines = re.findall(r'data-series="([^"]+)"', chart.group(1))
+    assert sorted(lines) == sorted([f"f{i:02d}" for i in range(6, 15)] + ["other (6)"])
+    # The folded line carries the six quietest features' requests (100 + ... + 105 an
+    # hour, not their mean): far above every other line (smaller y in SVG).
+    heights = {
+        name: [float(p.split(",")[1]) for p in points.split()]
+        for name, points in re.findall(
+            r'data-series="([^"]+)"[^>]*points="([^"]+)"', chart.group(1)
+        )
+    }
+    other = heights.pop("other (6)")
+    assert max(other) < min(min(v) for v in heights.values())
+    assert ">800 req</text>" in chart.group(1)  # the axis's round top above 615
+    assert len(re.findall(r'<tr class="feature-row">', home)) == 15  # the table keeps all
+
+
+def test_the_site_keeps_the_cardinality_cap(engine: Engine, tmp_path: Path) -> None:
+    """Issue 16.8: 30 features in a window under a cap of 5 give 5 feature pages and
+    rows (the tail is __other__)."""
+    from llmwatch.aggregation import run_window
+    from llmwatch.settings import CostSettings
+    from tests.core.aggregation.test_cardinality import CAP, traffic
+    from tests.core.aggregation.traffic import BASE_TIME
+
+    traffic(engine)
+    run_window(engine, BASE_TIME, CostSettings(max_distinct_per_window=CAP))
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=BASE_TIME + timedelta(hours=2)).read_text()
+    pages = sorted(p.name for p in (reports / "feature").glob("*.html") if "@" not in p.name)
+    assert pages == ["__other__.html", "f00.html", "f01.html", "f02.html", "f03.html"]
+    assert len(re.findall(r'<tr class="feature-row">', home)) == CAP
+    assert len(re.findall(r'<tr class="model-row">', home)) <= CAP
+
+
+def test_an_alert_kind_the_site_does_not_know_is_shown_generically(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """New kinds (judge_drift, ...) arrive from other jobs, possibly a newer version
+    writing the same warehouse: listed, linked and shaded like any other, their text
+    escaped, no cell colour guessed for them."""
+    from llmwatch.warehouse.models import Alert
+
+    fill_warehouse(engine)
+    t = START + timedelta(hours=20)
+    with engine.begin() as conn:
+        (new_id,) = record_alerts(conn, [NewAlert(kind="judge_failure", flow="judge",
+                                                  feature_id="rag_qa", model_id="gpt-4o-mini",
+                                                  metric="agreement", severity="warning",
+                                                  message="the judge moved", window_start=t,
+                                                  window_end=t + timedelta(hours=1))],
+                                  now=NOW - timedelta(minutes=3))  # fmt: skip
+        conn.execute(update(Alert).where(Alert.id == new_id).values(kind="judge_drift<b>"))
+    reports = tmp_path / "r"
+    home = generate_site(engine, reports, now=NOW).read_text()
+    (row,) = [
+        r for r in re.findall(r'<tr class="alert-series">(.*?)</tr>', home) if "judge_drift" in r
+    ]
+    assert "judge_drift&lt;b&gt;" in row
+    (target,) = re.findall(r'href="(triage/\d+\.html)"', row)
+    assert (reports / target).is_file()
+    page = (reports / "feature" / "rag_qa.html").read_text()
+    assert "judge_drift&lt;b&gt;" in page
+    assert 'class="alert-band"' in page

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Boolean, Engine, insert
 
 from llmwatch.alerts import NewAlert, record_alerts
-from llmwatch.warehouse.models import ChartPoint, ChartState, WindowMetrics
+from llmwatch.warehouse.models import ChartPoint, ChartState, WindowMetrics, WindowTemplateSpend
 
 START = datetime(2025, 6, 2, tzinfo=UTC)
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
@@ -36,13 +36,26 @@ def _window(t: datetime, feature: str, i: int) -> dict[str, object]:
     return row
 
 
+def template_spend(window: dict[str, object]) -> list[dict[str, object]]:
+    """The window's spend split 70/30 between a template of its feature and no template,
+    as the hourly job would have written it."""
+    n, cost = int(window["request_count"]), float(window["cost_total_usd"])  # type: ignore[arg-type]
+    keys = {k: window[k] for k in ("window_start", "feature_id", "model_id")}
+    first = round(n * 0.7)
+    return [
+        {**keys, "prompt_template_id": f"{window['feature_id']}-v1", "request_count": first,
+         "cost_total_usd": cost * 0.7, "unpriced_count": 0},
+        {**keys, "prompt_template_id": "", "request_count": n - first,
+         "cost_total_usd": cost * 0.3, "unpriced_count": 0},
+    ]  # fmt: skip
+
+
 def fill_warehouse(engine: Engine, hours: int = 24, features: tuple[str, ...] = FEATURES) -> None:
     times = [START + timedelta(hours=h) for h in range(hours)]
     with engine.begin() as conn:
-        conn.execute(
-            insert(WindowMetrics),
-            [_window(t, f, i) for i, t in enumerate(times) for f in features],
-        )
+        windows = [_window(t, f, i) for i, t in enumerate(times) for f in features]
+        conn.execute(insert(WindowMetrics), windows)
+        conn.execute(insert(WindowTemplateSpend), [s for w in windows for s in template_spend(w)])
         conn.execute(
             insert(ChartState),
             {
