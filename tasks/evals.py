@@ -129,6 +129,7 @@ def publish_summary(
             "errors_excluded": r.n_errors,
             "set_version": r.set_version,
             "regressed_vs_previous": bool(r.vs_previous and r.vs_previous.regressed),
+            "distribution": r.distribution.state if r.distribution else None,
         }
         for r in reports
     ]
@@ -147,6 +148,16 @@ def publish_summary(
             "```",
             "",
         ]
+    for report in reports:
+        if report.distribution is not None:
+            lines += [
+                f"## {report.target}: distribution vs its pinned run",
+                "",
+                "```",
+                format_distribution(report.distribution),
+                "```",
+                "",
+            ]
     lines.append(f"{len(alert_ids)} new alert(s): {alert_ids}")
     create_markdown_artifact(
         "\n".join(lines), key=f"{kind}-verdicts", description=f"{kind} verdicts"
