@@ -8,7 +8,8 @@ The server's own nondeterminism (its prompt cache makes the first request after 
 follow another path) is left in: the test has to tolerate it.
 
 Budget: CI builds llama-cpp-python from source, so these tests must stay within about
-two minutes: 8 completion prompts, k = 5, 8 tokens per answer, one server thread.
+two minutes: 12 completion prompts, k = 3 (the pin 6), 16 tokens per answer, one
+server thread - about 290 calls in all.
 Skipped only where the packages cannot be imported; with CI set, that is a failure.
 """
 
@@ -35,10 +36,19 @@ from llmwatch.settings import get_settings
 from llmwatch.warehouse.engine import make_engine
 from tests.e2e.processes import free_port, wait_for
 
-pytestmark = [pytest.mark.flow, pytest.mark.slow]
+pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.timeout(900)]
 
 ALIAS = "gemma-3-270m"
-N_PROBES = 8
+N_PROBES = 12
+K = 3
+MAX_TOKENS = 16
+# Low, but above 0: at temperature 1 the near-lossless Q8_0 swap is invisible to 8
+# prompts x 5 samples of 8 tokens (measured: rejected 1 % of the time, i.e. the null;
+# at 0.5 and 0.1 with 8 tokens p was still 0.57 and 0.11), because sampling noise
+# swamps the small shift of the next-token probabilities. Close to greedy, each model's
+# samples concentrate on its own greedy path, and over 16 tokens Q8_0's path leaves
+# Q4_K_M's on many prompts: prompts count more than samples per prompt there.
+TEMPERATURE = 0.1
 # llama.cpp's CPU "extra buffer types" (AMX/repacked weights) crash with SIGSEGV on this
 # project's machines (AMX CPUs in VMs): start the server with them off, as llama.cpp's
 # own `--no-repack` does; llama-cpp-python's server has no option for it.
@@ -62,8 +72,9 @@ canary_test = "distribution"
 
 [evals]
 probes = "{probes}"
-distribution_k = 5
-distribution_max_tokens = 8
+distribution_k = {k}
+distribution_max_tokens = {max_tokens}
+distribution_temperature = {temperature}
 power_simulations = 50
 distribution_permutations = 499
 alert_cooldown_hours = 0
@@ -173,7 +184,7 @@ def server(
 def probe_file(folder: Path) -> Path:
     """The first N_PROBES of the shipped completion probes (the CI budget)."""
     doc = tomllib.loads(shipped_path("probes_completion_v1.toml").read_text())
-    lines = ["[defaults]", "repeats = 1", "max_tokens = 8", ""]
+    lines = ["[defaults]", "repeats = 1", f"max_tokens = {MAX_TOKENS}", ""]
     for probe in doc["probes"][:N_PROBES]:
         lines += [
             "[[probes]]",
@@ -204,7 +215,14 @@ def workspace(
     shutil.copy(sqlite_template, warehouse)
     config = folder / "llmwatch.toml"
     config.write_text(
-        SETTINGS.format(base_url=server.base_url, alias=ALIAS, probes=probe_file(folder))
+        SETTINGS.format(
+            base_url=server.base_url,
+            alias=ALIAS,
+            probes=probe_file(folder),
+            temperature=TEMPERATURE,
+            k=K,
+            max_tokens=MAX_TOKENS,
+        )
     )
     return {"LLMWATCH_CONFIG": str(config), "LLMWATCH_WAREHOUSE_URL": f"sqlite:///{warehouse}"}
 
@@ -242,7 +260,9 @@ def alerts(env: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def canary(env: dict[str, str]) -> Any:
-    return CliRunner().invoke(main, ["run", "canary", "--target", "gemma"])
+    result = CliRunner().invoke(main, ["run", "canary", "--target", "gemma"])
+    print(result.output)  # the verdict, for `pytest -s`
+    return result
 
 
 def test_unchanged_model_stays_quiet_over_repeated_runs(
@@ -277,5 +297,5 @@ def test_silent_requantisation_is_detected_and_confirmed(
     details = new[0]["details"]
     assert new[0]["kind"] == "canary_regression"
     assert details["state"] == "confirmed"
-    assert details["evidence"]["run"]["served_models"] == {ALIAS: N_PROBES * 5}
+    assert details["evidence"]["run"]["served_models"] == {ALIAS: N_PROBES * K}
     assert details["evidence"]["metadata_changed"] == []  # the swap is invisible there
