@@ -67,14 +67,14 @@ def hamming_gram(texts: Sequence[str], max_chars: int = 1000) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Block:
+class KernelBlock:
     gram: np.ndarray  # diagonal zeroed: the U-statistic leaves out self-pairs
     n_ref: int  # the first n_ref rows are the reference samples
 
 
 def _blocks(
     reference: Mapping[str, Sequence[str]], candidate: Mapping[str, Sequence[str]], max_chars: int
-) -> list[_Block]:
+) -> list[KernelBlock]:
     blocks = []
     for prompt in sorted(set(reference) & set(candidate)):
         ref, cand = list(reference[prompt]), list(candidate[prompt])
@@ -82,7 +82,7 @@ def _blocks(
             continue
         gram = hamming_gram(ref + cand, max_chars)
         np.fill_diagonal(gram, 0.0)
-        blocks.append(_Block(gram, len(ref)))
+        blocks.append(KernelBlock(gram, len(ref)))
     return blocks
 
 
@@ -103,7 +103,7 @@ def mmd_test(
 
 
 def permutation_test(
-    blocks: Sequence[_Block], permutations: int, rng: np.random.Generator
+    blocks: Sequence[KernelBlock], permutations: int, rng: np.random.Generator
 ) -> MmdResult:
     m = sum(b.n_ref for b in blocks)
     n = sum(len(b.gram) - b.n_ref for b in blocks)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmwatch.evals.mmd import _Block, hamming_gram, permutation_test
+from llmwatch.evals.mmd import KernelBlock, hamming_gram, permutation_test
 
 SHARE_GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
@@ -156,7 +156,7 @@ class _Simulator:
                 index = np.concatenate([ref, cand])
                 block = gram[np.ix_(index, index)]
                 np.fill_diagonal(block, 0.0)
-                blocks.append(_Block(block, n_ref - m))
+                blocks.append(KernelBlock(block, n_ref - m))
             result = permutation_test(blocks, self.permutations, self.rng)
             hits += result.p_value < self.alpha
         return hits / simulations
