@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmwatch.evals.compare import Verdict
+from llmwatch.evals.distribution import NO_REFERENCE
 from llmwatch.evals.job import RunReport
 from llmwatch.settings import get_settings
 from tasks.alerts import deliver_pending_alerts
@@ -33,7 +34,9 @@ class EvalFlowResult:
         """Against the baseline when one was given, else against previous runs."""
         if self.gate is not None:
             return self.gate.regressed
-        return any(v.regressed for v in self.verdicts)
+        return any(v.regressed for v in self.verdicts) or any(
+            r.distribution is not None and r.distribution.confirmed for r in self.reports
+        )
 
 
 async def evaluate_targets(
@@ -57,12 +60,15 @@ async def evaluate_targets(
         if result.gate is not None:
             pairs.append((result.reports[0], result.gate))
     else:
-        result.inconclusive = not all(r.comparable for r in result.reports)
+        result.inconclusive = not all(r.comparable for r in result.reports) or any(
+            r.distribution is not None and r.distribution.state == NO_REFERENCE
+            for r in result.reports
+        )
 
     result.verdicts = [verdict for _, verdict in pairs]
     # A gate run by hand (--baseline) stores its findings in incidents but tells nobody
     # unless asked: the production on-call is not the audience of an upgrade check.
-    result.alert_ids = raise_alerts(pairs, notify=notify or not baseline)
+    result.alert_ids = raise_alerts(pairs, notify=notify or not baseline, reports=result.reports)
     publish_summary(kind, result.reports, result.verdicts, result.alert_ids)
     regenerate_site()
     deliver_pending_alerts()

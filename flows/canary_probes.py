@@ -3,7 +3,10 @@
 1. run every probe several times at temperature 0 against each pinned target (or the one
    asked for); store pass rate, output fingerprint, system_fingerprint, length, tokens
    and latency; compare with the previous run of the same target - a drop in pass rate
-   or a changed output on a deterministic probe is a silent provider change;
+   or a changed output on a deterministic probe is a silent provider change (right only
+   for deterministic endpoints such as the simulator); targets with
+   canary_test = "distribution" are sampled k times at temperature 1 instead and tested
+   against their pinned run (MMD, confirmed by a second run of fresh samples);
 2. with a baseline: run it too and compare pass rates probe by probe;
 3. raise canary_regression for every regression found;
 4. publish the runs and the side-by-side verdicts as artifacts.

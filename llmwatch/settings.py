@@ -336,6 +336,22 @@ class EvalSettings(EndpointLimits):
     # Judge-against-reference: mean score (1-5) needed to pass, unless the example says.
     judge_min_score: float = Field(default=4.0, ge=1, le=5)
     alert_cooldown_hours: float = Field(default=6.0, ge=0)
+    # Distributional canary (targets with canary_test = "distribution"; SPEC 4.5). The
+    # defaults follow Gao et al. (ICLR 2025): about 10 samples per prompt, sampled at
+    # temperature 1; short completions keep the calls cheap and the opening characters
+    # carry most of what the Hamming kernel sees.
+    distribution_k: int = Field(default=10, ge=2)
+    distribution_temperature: float = Field(default=1.0, gt=0)
+    distribution_max_tokens: int = Field(default=50, ge=1)
+    distribution_max_chars: int = Field(default=1000, ge=1)
+    distribution_permutations: int = Field(default=1000, ge=99)
+    # A first p below alpha is re-tested on fresh samples; only both below alpha alert.
+    distribution_alpha: float = Field(default=0.05, gt=0, lt=1)
+    # Power is stated against this share of substituted responses, with the smallest
+    # share reaching power_wanted, from power_simulations simulated runs.
+    power_share: float = Field(default=0.2, gt=0, le=1)
+    power_wanted: float = Field(default=0.8, gt=0, lt=1)
+    power_simulations: int = Field(default=200, ge=20)
 
 
 class CompareSettings(Section):
@@ -477,6 +493,14 @@ class Target(Section):
     api_key_env: str | None = None
     api_key_secret_block: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    # "completions" for a base model without a chat template (llama.cpp serving a GGUF).
+    protocol: Literal["chat", "completions"] = "chat"
+    # How canary runs test this target (SPEC 4.5). "exact": temperature-0 repeats, and a
+    # changed output of a deterministic probe is a change - right only for deterministic
+    # endpoints such as the bundled simulator. "distribution": k samples per probe at a
+    # temperature above 0, tested against the pinned run (`llmwatch canary pin`) with the
+    # MMD test of Gao et al. (ICLR 2025) - what real, nondeterministic providers need.
+    canary_test: Literal["exact", "distribution"] = "exact"
 
 
 class Settings(BaseSettings):

@@ -18,6 +18,8 @@ from pydantic import SecretStr
 from llmwatch.alerts import record_alerts
 from llmwatch.evals import job
 from llmwatch.evals.compare import Verdict, format_verdict
+from llmwatch.evals.distribution import format_distribution
+from llmwatch.evals.distribution_run import distribution_alert, distribution_canary_run
 from llmwatch.evals.job import RunReport
 from llmwatch.settings import get_settings
 from llmwatch.warehouse import settings_engine
@@ -55,6 +57,8 @@ def _log_run(report: RunReport) -> None:
         logger.info(
             "vs previous run %s:\n%s", report.previous_run_id, format_verdict(report.vs_previous)
         )
+    if report.distribution is not None:
+        logger.info("%s", format_distribution(report.distribution))
 
 
 @task(cache_policy=NO_CACHE)
@@ -71,8 +75,14 @@ async def run_golden_target(target: str) -> RunReport:
 async def run_canary_target(target: str) -> RunReport:
     settings = get_settings()
     probes = job.probe_set(settings)
+    config = settings.targets.get(target)
     with settings_engine() as engine:
-        report = await job.canary_run(engine, settings, target, probes, secret=_secret(target))
+        if config is not None and config.canary_test == "distribution":
+            report = await distribution_canary_run(
+                engine, settings, target, probes, secret=_secret(target)
+            )
+        else:
+            report = await job.canary_run(engine, settings, target, probes, secret=_secret(target))
     _log_run(report)
     return report
 
@@ -90,8 +100,14 @@ def compare_with_baseline(candidate: RunReport, baseline: RunReport) -> Verdict 
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def raise_alerts(pairs: list[tuple[RunReport, Verdict]], notify: bool = True) -> list[int]:
+def raise_alerts(
+    pairs: list[tuple[RunReport, Verdict]],
+    notify: bool = True,
+    reports: list[RunReport] | None = None,
+) -> list[int]:
     alerts = [a for report, verdict in pairs for a in job.regression_alerts(report, verdict)]
+    # Distributional canary: one alert per confirmed change, evidence in its details.
+    alerts += [a for r in reports or [] if (a := distribution_alert(r)) is not None]
     if not alerts:
         return []
     cooldown = timedelta(hours=get_settings().evals.alert_cooldown_hours)
@@ -113,6 +129,7 @@ def publish_summary(
             "errors_excluded": r.n_errors,
             "set_version": r.set_version,
             "regressed_vs_previous": bool(r.vs_previous and r.vs_previous.regressed),
+            "distribution": r.distribution.state if r.distribution else None,
         }
         for r in reports
     ]
@@ -131,6 +148,16 @@ def publish_summary(
             "```",
             "",
         ]
+    for report in reports:
+        if report.distribution is not None:
+            lines += [
+                f"## {report.target}: distribution vs its pinned run",
+                "",
+                "```",
+                format_distribution(report.distribution),
+                "```",
+                "",
+            ]
     lines.append(f"{len(alert_ids)} new alert(s): {alert_ids}")
     create_markdown_artifact(
         "\n".join(lines), key=f"{kind}-verdicts", description=f"{kind} verdicts"

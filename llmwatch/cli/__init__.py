@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from llmwatch.cli.alerts import alerts
+from llmwatch.cli.canary import canary
 from llmwatch.cli.chart import chart
 from llmwatch.cli.demo import demo
 from llmwatch.cli.exporter import exporter
@@ -91,3 +92,4 @@ main.add_command(golden)
 main.add_command(exporter)
 main.add_command(retention)
 main.add_command(chart)
+main.add_command(canary)

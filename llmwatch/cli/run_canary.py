@@ -69,6 +69,10 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None, notify: b
                 f"  retrieval over {r.n} RAG example(s): recall@{r.k} {r.recall_at_k:.3f}, "
                 f"MRR {r.mrr:.3f}"
             )
+        if report.distribution is not None:
+            from llmwatch.evals.distribution import format_distribution
+
+            click.echo(format_distribution(report.distribution))
     for verdict in result.verdicts:
         against = (
             f"baseline {verdict.reference}" if verdict.against == "baseline" else "previous run"
@@ -80,9 +84,18 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None, notify: b
         click.echo(f"\n{len(result.alert_ids)} new alert(s): {result.alert_ids}")
     if result.regressed:
         names = sorted({r.name for v in result.verdicts for r in v.regressions})
+        names += [
+            f"distribution of {r.target}"
+            for r in result.reports
+            if r.distribution is not None and r.distribution.confirmed
+        ]
         click.echo(f"\nVERDICT: REGRESSION ({', '.join(names)})", err=True)
         raise SystemExit(EXIT_REGRESSION)
     if result.inconclusive:
-        click.echo("\nVERDICT: INCONCLUSIVE (a run failed or had too many errors)", err=True)
+        click.echo(
+            "\nVERDICT: INCONCLUSIVE (a run failed, had too many errors or has no pinned "
+            "reference)",
+            err=True,
+        )
         raise SystemExit(EXIT_INCONCLUSIVE)
     click.echo("\nVERDICT: PASS")

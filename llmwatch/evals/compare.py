@@ -5,7 +5,10 @@ Golden: per intent and overall, a one-sided proportion test with a minimum effec
 repetitions, plus two rules for temperature-0 probes, whose repetitions are not
 independent samples: a deterministic probe that always passed and now always fails has
 regressed, and - against the previous run of the SAME target only - a deterministic
-probe whose output changed has changed behaviour (a silent provider update).
+probe whose output changed has changed behaviour (a silent provider update). That rule
+is right only for deterministic endpoints (the bundled simulator at temperature 0): real
+providers vary at temperature 0 too, and their targets use the distributional canary
+(``canary_test = "distribution"``, :mod:`llmwatch.evals.distribution`) instead.
 Errors never count: the counts are of answered calls only.
 """
 

@@ -27,6 +27,7 @@ from llmwatch.evals.compare import (
     golden_counts,
 )
 from llmwatch.evals.dataset import Dataset, load_dataset
+from llmwatch.evals.distribution import DistributionVerdict
 from llmwatch.evals.evidence import Evidence, RunVerdict, run_alert
 from llmwatch.evals.probes import ProbeSet, load_probes
 from llmwatch.evals.retrieval import RetrievalSummary, retrieval_summary
@@ -64,6 +65,8 @@ class RunReport:
     retrieval: RetrievalSummary | None = None
     previous_run_id: str | None = None
     vs_previous: Verdict | None = None
+    # Distributional canary targets: the test against the pinned run (None otherwise).
+    distribution: DistributionVerdict | None = None
 
     @property
     def comparable(self) -> bool:
@@ -92,7 +95,7 @@ def target_endpoint(settings: Settings, name: str, secret: SecretStr | None = No
     )
 
 
-def _status(fatal: str | None, n_calls: int, n_errors: int, cfg: EvalSettings) -> str:
+def run_status(fatal: str | None, n_calls: int, n_errors: int, cfg: EvalSettings) -> str:
     if fatal:
         return "failed"
     if n_calls == 0 or n_errors / n_calls > cfg.max_error_share:
@@ -134,7 +137,7 @@ async def golden_run(
         run_id=uuid.uuid4().hex,
         target=target,
         model_id=endpoint.model,
-        status=_status(outcome.fatal, len(results), n_errors, cfg),
+        status=run_status(outcome.fatal, len(results), n_errors, cfg),
         set_name=dataset.name,
         set_version=dataset.version,
         started_at=started,
@@ -208,7 +211,7 @@ async def canary_run(
         run_id=uuid.uuid4().hex,
         target=target,
         model_id=endpoint.model,
-        status=_status(outcome.fatal, n_calls, n_errors, cfg),
+        status=run_status(outcome.fatal, n_calls, n_errors, cfg),
         set_name=probes.name,
         set_version=probes.version,
         started_at=started,

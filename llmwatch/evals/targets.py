@@ -45,4 +45,4 @@ def resolve_target(
             f"{target.api_key_secret_block!r}, which was not resolved"
         )
     params = {**(defaults or {}), **target.params}
-    return Endpoint(target.base_url, target.model, api_key, params)
+    return Endpoint(target.base_url, target.model, api_key, params, protocol=target.protocol)

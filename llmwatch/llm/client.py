@@ -53,16 +53,21 @@ class Endpoint:
     ``base_url`` follows the OpenAI SDK convention: it includes the version prefix
     (``http://host:8000/v1``) and ``/chat/completions`` is appended to it.
     ``params`` are sent with every call (temperature, max_tokens, response_format ...).
+    ``protocol`` "completions" speaks the legacy ``/completions`` API instead: a base
+    model without a chat template (e.g. a llama.cpp server) answers only there; the
+    messages' contents are then joined into one prompt.
     """
 
     base_url: str
     model: str
     api_key: SecretStr | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    protocol: str = "chat"
 
     @property
     def chat_url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
+        path = "/completions" if self.protocol == "completions" else "/chat/completions"
+        return self.base_url.rstrip("/") + path
 
 
 @dataclass(frozen=True)
@@ -230,7 +235,10 @@ class ChatClient:
             raise RuntimeError("use `async with ChatClient(...)` before calling chat()")
         body: dict[str, Any] = {**self.endpoint.params, **params}
         body["model"] = self.endpoint.model
-        body["messages"] = list(messages)
+        if self.endpoint.protocol == "completions":
+            body["prompt"] = "\n\n".join(str(m.get("content") or "") for m in messages)
+        else:
+            body["messages"] = list(messages)
         payload = orjson.dumps(body)
 
         try:
@@ -347,8 +355,10 @@ class ChatClient:
         try:
             data = orjson.loads(response.content)
             choice = data["choices"][0]
-            message = choice.get("message") or {}
-            text = message.get("content")
+            if self.endpoint.protocol == "completions":
+                text = choice.get("text")
+            else:
+                text = (choice.get("message") or {}).get("content")
             if text is not None and not isinstance(text, str):
                 raise TypeError("message.content is not a string")
         except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:

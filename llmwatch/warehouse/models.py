@@ -407,6 +407,34 @@ class CanaryResult(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class CanarySample(Base):
+    """One sampled answer of a distributional canary run (the test needs the texts)."""
+
+    __tablename__ = "canary_samples"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("canary_runs.run_id"), primary_key=True
+    )
+    probe_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    served_model: Mapped[str | None] = mapped_column(ID)
+    system_fingerprint: Mapped[str | None] = mapped_column(ID)
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class CanaryPin(Base):
+    """The pinned reference run of a target: what every later run is tested against."""
+
+    __tablename__ = "canary_pins"
+
+    target: Mapped[str] = mapped_column(ID, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("canary_runs.run_id"))
+    probe_set_version: Mapped[str] = mapped_column(String(64))
+    pinned_at: Mapped[datetime]
+
+
 # --- drift ------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from llmwatch.llm import (
     Budget,
     BudgetExceededError,
     ChatClient,
+    ChatResult,
     CircuitOpenError,
     Endpoint,
     FatalEndpointError,
@@ -309,3 +311,31 @@ def test_many_connections_are_spread_over_small_pools(server: FaultServer) -> No
     # All 20 calls run at once although no single pool holds more than 7 connections.
     assert server.max_in_flight == 20
     assert client.stats.succeeded == 40
+
+
+def test_completions_protocol_sends_a_prompt_and_reads_the_choice_text(
+    server: FaultServer,
+) -> None:
+    body = {
+        "id": "cmpl-2",
+        "object": "text_completion",
+        "model": "base-model",
+        "choices": [{"index": 0, "text": " Paris.", "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 6, "completion_tokens": 2, "total_tokens": 8},
+    }
+    server.then(Action(body=json.dumps(body).encode()))
+    base = Endpoint(server.base_url, "base-model", None, {"max_tokens": 8}, protocol="completions")
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+
+    async def call() -> ChatResult:
+        async with ChatClient(base) as client:
+            return await client.chat(messages)
+
+    result = run(call())
+    assert result.text == " Paris."
+    assert result.finish_reason == "length"
+    assert result.system_fingerprint is None
+    sent = server.requests[0]
+    assert sent["path"] == "/v1/completions"
+    assert sent["body"]["prompt"] == "Be brief.\n\nHi"
+    assert "messages" not in sent["body"]
