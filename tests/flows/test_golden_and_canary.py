@@ -132,7 +132,8 @@ def test_silent_version_switch_is_caught_by_the_next_canary_run(
     assert first.reports[0].status == "ok"
     second = asyncio.run(canary_probes(target="mini"))
     assert not second.regressed, "an unchanged model must not alert"
-    assert list_alerts(engine.connect()) == []
+    with engine.connect() as conn:  # a leaked connection's lock blocks the next TRUNCATE
+        assert list_alerts(conn) == []
 
     sim.set_clock(SWITCH + timedelta(hours=1))  # the provider updates the model silently
     third = asyncio.run(canary_probes(target="mini"))
