@@ -37,14 +37,11 @@ import argparse
 import json
 import os
 import resource
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +52,7 @@ sys.path.insert(0, str(REPO))
 import orjson  # noqa: E402
 
 from bench.ingest import FEATURES, MODELS, WORDS, fresh_warehouse  # noqa: E402
+from tests.s3server import moto_server  # noqa: E402
 
 KEY, SECRET = "AKIAbenchscale000000", "bench-scale-secret-key"
 START_DELAY_S = 6.0  # children import llmwatch before the common start instant
@@ -183,35 +181,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def s3_server() -> Iterator[str]:
-    port = free_port()
-    moto = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{endpoint}/moto-api/", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
 def jsonl_object(first: int, n: int, start: datetime, step_ms: float) -> bytes:
     import random
 
@@ -240,7 +209,7 @@ def part_ingest(args: argparse.Namespace) -> dict[str, Any]:
     total = round(args.per_day / 1440 * args.ingest_minutes)
     per_file = -(-total // args.files)
     step_ms = 86_400_000 / args.per_day
-    with s3_server() as endpoint:
+    with moto_server() as endpoint:
         s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY,
                           aws_secret_access_key=SECRET, region_name="us-east-1")  # fmt: skip
         s3.create_bucket(Bucket="inbox")

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +50,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+@contextmanager
+def moto_server(log: Path | None = None) -> Iterator[str]:
+    """moto's standalone S3 server on a free port of 127.0.0.1, as its endpoint URL;
+    shared by the tests' fixture and bench/scale.py."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
     moto = Path(sys.executable).parent / "moto_server"
-    with log.open("wb") as out:
+    with open(log or os.devnull, "wb") as out:
         proc = subprocess.Popen(
             [str(moto), "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
@@ -70,12 +72,19 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"moto_server did not start: {log.read_text()}") from None
+                    said = log.read_text() if log else ""
+                    raise RuntimeError(f"moto_server did not start: {said}") from None
                 time.sleep(0.2)
-        yield S3Server(endpoint)
+        yield endpoint
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
+        yield S3Server(endpoint)
 
 
 @pytest.fixture
