@@ -238,16 +238,17 @@ class JudgeSettings(EndpointLimits):
     # holds its claims this long, then another run judges them. Longer than a run.
     claim_lease_seconds: int = Field(default=900, gt=0)
     # EWMA chart of the judged score, standardised by each point's n (llmwatch.stats.ewma).
-    # lambda 0.15 and L 3.5 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
-    # false alerts a month with hourly points) hold <= 0.3 false alerts per 30 days with an
-    # estimated baseline and catch a 0.5-point drop in hours (bench/detection.py).
+    # lambda 0.15 and L 3.8 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
+    # false alerts a month with hourly points), with the CUSUM below, hold <= 0.3 false
+    # alerts per 30 days with an estimated baseline (bench/detection.py).
     chart_lambda: float = Field(default=0.15, gt=0, le=1)
-    chart_l: float = Field(default=3.5, gt=0)
+    chart_l: float = Field(default=3.8, gt=0)
     chart_window_minutes: int = Field(default=60, ge=1)
     # A point needs this many scored judgements; sparser windows merge with the next ones.
     chart_min_window_n: int = Field(default=10, ge=2)
-    # The baseline: at least this many points, judgements and hours (a daily cycle).
-    chart_warmup_windows: int = Field(default=30, ge=2)
+    # The baseline: at least this many points (72: enough to estimate the between-window
+    # variance), judgements and hours (a daily cycle).
+    chart_warmup_windows: int = Field(default=72, ge=2)
     chart_baseline_min_n: int = Field(default=300, ge=2)
     chart_baseline_hours: float = Field(default=24.0, ge=0)
     # A window is charted once it ended this long ago (late records and judging settle).
@@ -255,6 +256,11 @@ class JudgeSettings(EndpointLimits):
     # Floor for the spread of single scores, so a baseline of identical scores does not
     # make every later wobble a signal (in score units, 1..5).
     chart_min_sigma: float = Field(default=0.05, gt=0)
+    # Beside the EWMA, a CUSUM of the likelihood ratio for a drop of this many points
+    # (1..5 scale) signals when it passes chart_cusum_h: it catches a drop of that size
+    # within a few points at any volume (bench/detection.py).
+    chart_cusum_shift: float = Field(default=0.5, gt=0)
+    chart_cusum_h: float = Field(default=6.2, gt=0)
     # Judge health: share of unusable answers (parse failures and refused calls) per run
     # and per judge model over the trailing failure_window_hours.
     failure_rate_threshold: float = Field(default=0.2, ge=0, le=1)

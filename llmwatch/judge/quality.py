@@ -70,6 +70,8 @@ def chart_params(cfg: JudgeSettings) -> ChartParams:
         baseline_min_n=cfg.chart_baseline_min_n,
         baseline_min_hours=cfg.chart_baseline_hours,
         min_sigma=cfg.chart_min_sigma,
+        cusum_shift=cfg.chart_cusum_shift,
+        cusum_h=cfg.chart_cusum_h,
     )
 
 
@@ -87,6 +89,8 @@ def new_chart(cfg: JudgeSettings, chart_id: str, feature_id: str) -> EwmaChart:
         baseline_min_n=params.baseline_min_n,
         baseline_min_hours=params.baseline_min_hours,
         min_sigma=params.min_sigma,
+        cusum_shift=params.cusum_shift,
+        cusum_h=params.cusum_h,
     )
 
 
@@ -229,11 +233,7 @@ def _quality_alert(
         threshold=step.lcl,
         window_start=window[0],
         window_end=window[1],
-        message=(
-            f"judged quality of {feature_id} fell below its control limit: EWMA {step.z:.3f} < "
-            f"LCL {step.lcl:.3f}, {excursion:.1f} sigma out (baseline {chart.mu0:.3f}, point "
-            f"mean {step.mean:.3f}, n={step.n})"
-        ),
+        message=_quality_message(feature_id, chart, step, excursion),
         details={
             "window_mean": step.mean,
             "n": step.n,
@@ -251,5 +251,21 @@ def _quality_alert(
             "rubric_version": cfg.rubric_version,
             "chart_id": chart.chart_id,
             "excursion_sigma": excursion,
+            "rule": step.rule,
+            "cusum": step.cusum,
+            "cusum_h": step.cusum_h,
+            "cusum_shift": chart.cusum_shift,
         },
     )
+
+
+def _quality_message(feature_id: str, chart: EwmaChart, step: ChartStep, excursion: float) -> str:
+    tail = f"(baseline {chart.mu0:.3f}, point mean {step.mean:.3f}, n={step.n})"
+    ewma = f"EWMA {step.z:.3f} < LCL {step.lcl:.3f}, {excursion:.1f} sigma out"
+    if step.rule == "cusum":
+        return (
+            f"judged quality of {feature_id} dropped: the CUSUM for a "
+            f"{chart.cusum_shift:g}-point drop reached {step.cusum:.1f} > {step.cusum_h:g} "
+            f"({ewma.replace('<', 'vs')}) {tail}"
+        )
+    return f"judged quality of {feature_id} fell below its control limit: {ewma} {tail}"

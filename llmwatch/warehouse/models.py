@@ -289,6 +289,8 @@ class ChartState(Base):
     z: Mapped[float | None] = mapped_column(Float)
     e_weight: Mapped[float | None] = mapped_column(Float)
     t: Mapped[int] = mapped_column(Integer, default=0)
+    # The lower-side CUSUM of the likelihood ratio for a drop of chart_cusum_shift.
+    cusum: Mapped[float | None] = mapped_column(Float)
     # Judgements of windows too sparse to be a point yet, merged with the next ones.
     pending: Mapped[list[Any] | None] = mapped_column(JSON)
     last_window_end: Mapped[datetime | None]

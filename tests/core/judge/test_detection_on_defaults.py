@@ -80,11 +80,13 @@ def chart_daily(engine: Engine, days: int) -> None:
 
 
 def test_low_volume_feature_quality_drop_and_slow_night_both_alert(engine: Engine) -> None:
-    days = 16
-    drop_from = T0 + 12 * DAY
-    slow = (T0 + 13 * DAY + timedelta(hours=1), T0 + 13 * DAY + timedelta(hours=4))
+    # ~40 judged a day make 4 chart points a day: the default baseline (72 points) is
+    # complete after 18 days; the drop starts on day 20.
+    days = 24
+    drop_from = T0 + 20 * DAY
+    slow = (T0 + 21 * DAY + timedelta(hours=1), T0 + 21 * DAY + timedelta(hours=4))
     requests, judgements = traffic("notes", 800, days, seed=1, drop_from=drop_from, slow=slow)
-    assert 500 < len(judgements) < 800  # ~40 judged a day: one or two an hour
+    assert 750 < len(judgements) < 1200  # ~40 judged a day: one or two an hour
     load(engine, requests, judgements)
     chart_daily(engine, days)
     for at in evaluation_times(slow[0] - timedelta(hours=2), slow[1], timedelta(minutes=5)):

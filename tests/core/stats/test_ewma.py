@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from llmwatch.stats.ewma import (
+    TAU2_INFLATION,
     ChartConflictError,
     ChartParams,
     EwmaChart,
@@ -71,7 +73,8 @@ def test_baseline_estimates_within_and_between_variance() -> None:
     base = estimate_baseline(points, min_sigma=0.05)
     assert base.mu0 == pytest.approx(4.0, abs=0.03)
     assert math.sqrt(base.sigma2) == pytest.approx(sigma, rel=0.02)
-    assert math.sqrt(base.tau2) == pytest.approx(tau, rel=0.12)
+    assert math.sqrt(base.tau2_estimate) == pytest.approx(tau, rel=0.12)
+    assert base.tau2 > base.tau2_estimate  # the margin for estimating it
 
 
 def test_baseline_is_robust_to_a_few_outlying_windows() -> None:
@@ -95,12 +98,16 @@ def test_each_point_is_standardised_by_its_own_n() -> None:
         chart.add(window(hour, [3.0, 5.0] * 200))
     assert chart.phase == "monitoring"
     assert chart.mu0 == pytest.approx(4.0)
-    assert chart.tau2 == 0.0
+    # Identical windows: no variation between them, so τ² is only the margin for its
+    # own uncertainty (TAU2_INFLATION standard errors of the estimate).
+    assert estimate_baseline(chart.baseline_points, 0.05).tau2_estimate == 0.0
+    margin = TAU2_INFLATION * math.sqrt(2 / 4) * chart.sigma2 / 400  # type: ignore[operator]
+    assert chart.tau2 == pytest.approx(margin)
     # lambda = 1: the statistic is the standardised point itself.
     big = chart.add(window(10, [3.8] * 400))
     assert big is not None
     assert big.statistic is not None
-    sd = math.sqrt(chart.sigma2 / 400)  # type: ignore[operator]
+    sd = math.sqrt(chart.tau2 + chart.sigma2 / 400)  # type: ignore[operator]
     assert big.statistic == pytest.approx((3.8 - 4.0) / sd)
     assert big.signal  # 0.2 below with n = 400 is far outside the limits
     small = chart.add(window(11, [3.8] * 4))
@@ -131,13 +138,21 @@ def test_a_sustained_drop_signals_below_and_rebaseline_starts_over() -> None:
     for hour in range(8):
         chart.add(window(hour, list(np.clip(np.round(4 + 0.8 * rng.standard_normal(20)), 1, 5))))
     steps = [chart.add(window(20 + h, [3.0] * 12 + [4.0] * 8)) for h in range(20)]
-    first = next(s for s in steps if s is not None and s.signal)
-    assert first.direction == -1
-    assert first.z is not None
-    assert first.lcl is not None
-    assert first.z < first.lcl
+    signals = [s for s in steps if s is not None and s.signal]
+    assert signals
+    assert all(s.direction == -1 for s in signals)
+    # A drop of a point: the CUSUM for a 0.5-point drop passes h first, the EWMA follows.
+    first = signals[0]
+    assert "cusum" in first.rule
+    assert first.cusum is not None
+    assert first.cusum > chart.cusum_h
+    ewma = next(s for s in signals if "ewma" in s.rule)
+    assert ewma.z is not None
+    assert ewma.lcl is not None
+    assert ewma.z < ewma.lcl
     chart.rebaseline(T0 + 40 * HOUR)
     assert (chart.phase, chart.baseline_points, chart.mu0, chart.t) == ("warmup", [], None, 0)
+    assert chart.cusum == 0.0
     assert chart.last_window_end == T0 + 40 * HOUR
 
 
@@ -170,13 +185,32 @@ def test_state_survives_a_save_and_load(engine: Engine) -> None:
         loaded = load_chart(conn, "c", SMALL)
         points = conn.execute(select(func.count()).select_from(ChartPoint)).scalar_one()
     assert loaded is not None
-    for name in ("phase", "t", "mu0", "tau2", "mu0_var", "z", "e", "pending", "last_window_end"):
+    names = (
+        "phase",
+        "t",
+        "mu0",
+        "tau2",
+        "mu0_var",
+        "z",
+        "e",
+        "cusum",
+        "pending",
+        "last_window_end",
+    )
+    for name in names:
         assert getattr(loaded, name) == getattr(chart, name), name
     assert loaded.sigma2 == pytest.approx(chart.sigma2)
     assert loaded.baseline_points == chart.baseline_points
     assert points == 6
     # The loaded chart continues exactly where the saved one would have.
-    assert loaded.add(window(7, [3.0, 3.0, 3.0])) == chart.add(window(7, [3.0, 3.0, 3.0]))
+    # (σ is stored, σ² is its square: equal to the last bits.)
+    after_load = asdict(loaded.add(window(7, [3.0, 3.0, 3.0])))  # type: ignore[arg-type]
+    expected = asdict(chart.add(window(7, [3.0, 3.0, 3.0])))  # type: ignore[arg-type]
+    for name, value in expected.items():
+        if isinstance(value, float):
+            assert after_load[name] == pytest.approx(value, rel=1e-12), name
+        else:
+            assert after_load[name] == value, name
 
 
 def test_overlapping_runs_cannot_both_step_a_chart(engine: Engine) -> None:
