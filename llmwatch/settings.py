@@ -238,11 +238,11 @@ class JudgeSettings(EndpointLimits):
     # holds its claims this long, then another run judges them. Longer than a run.
     claim_lease_seconds: int = Field(default=900, gt=0)
     # EWMA chart of the judged score, standardised by each point's n (llmwatch.stats.ewma).
-    # lambda 0.15 and L 3.8 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
+    # lambda 0.15 and L 4.0 (not the textbook 0.1 and 2.814, an ARL of 500 points: 1.4
     # false alerts a month with hourly points), with the CUSUM below, hold <= 0.3 false
     # alerts per 30 days with an estimated baseline (bench/detection.py).
     chart_lambda: float = Field(default=0.15, gt=0, le=1)
-    chart_l: float = Field(default=3.8, gt=0)
+    chart_l: float = Field(default=4.0, gt=0)
     chart_window_minutes: int = Field(default=60, ge=1)
     # A point needs this many scored judgements; sparser windows merge with the next ones.
     chart_min_window_n: int = Field(default=10, ge=2)

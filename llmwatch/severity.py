@@ -6,7 +6,7 @@ whose outputs changed while its pass rates held) is ``info``. The README's table
 severe is an alert" lists the same mapping.
 
 * EWMA control chart (``quality_regression``): the excursion of the EWMA statistic in its
-  own standard deviations, ``L * |z| / limit``; a signal needs ``L`` (3.5). Critical from
+  own standard deviations, ``L * |z| / limit``; a signal needs ``L`` (4.0). Critical from
   ``2 L``: twice as far out as the control limit.
 * SLO burn rate (``slo_breach``): the fast-burn page rule is critical (a 30-day budget
   gone in about two days), the slow-burn ticket rule a warning (``llmwatch.slo.rules``).

@@ -32,7 +32,7 @@ with known μ0, σ0 and equal subgroups. Judged quality has neither (SPEC 5):
   ``d·(−x) − d²/2`` per point, ``d = cusum_shift/sqrt(v)``: a busy hour weighs more than a
   quiet one, so the same threshold ``h`` catches the drop in two or three points at 50
   judged/h and within about a day at 5/h. It restarts at 0 after a signal.
-* **Calibrated through this code.** λ = 0.15, L = 3.8, h = 6.2 and a 72-point baseline
+* **Calibrated through this code.** λ = 0.15, L = 4.0, h = 6.2 and a 72-point baseline
   are set with ``bench/detection.py`` so that a feature has at most 0.3 false alerts in 30
   days at 5, 50, 500 judged/h and on a daily cycle (with estimated μ0, σ², τ²) and a
   0.5-point drop is caught within 24 h at 5 judged/h and 3 h at 50/h (95th percentile).
@@ -60,7 +60,7 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 from llmwatch.warehouse.models import ChartPoint, ChartState
 
 DEFAULT_LAMBDA = 0.15
-DEFAULT_L = 3.8
+DEFAULT_L = 4.0
 DEFAULT_MIN_POINT_N = 10
 DEFAULT_BASELINE_MIN_POINTS = 72
 DEFAULT_BASELINE_MIN_N = 300
