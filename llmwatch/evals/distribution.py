@@ -160,6 +160,7 @@ class DistributionVerdict:
     run_evidence: dict[str, Any] = field(default_factory=dict)
     confirmation_evidence: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    subject = "distribution"  # what changed, in the CLI's verdict line
 
     @property
     def confirmed(self) -> bool:

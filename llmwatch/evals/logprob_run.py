@@ -158,6 +158,7 @@ class LogprobVerdict:
     run_evidence: dict[str, Any] = field(default_factory=dict)
     confirmation_evidence: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    subject = "logprobs"  # what changed, in the CLI's verdict line
 
     @property
     def confirmed(self) -> bool:
