@@ -4,15 +4,18 @@ one module, so both start, swap and re-quantise the model the same way."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from llmwatch.evals.dataset import shipped_path
 from tests.e2e.processes import free_port, wait_for
 
 ALIAS = "gemma-3-270m"
@@ -118,3 +121,22 @@ class LlamaServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.proc = None
+
+
+def probe_file(folder: Path, n: int, max_tokens: int) -> Path:
+    """The first ``n`` shipped completion probes (a base model needs completion prompts)."""
+    doc = tomllib.loads(shipped_path("probes_completion_v1.toml").read_text())
+    lines = ["[defaults]", "repeats = 1", f"max_tokens = {max_tokens}", ""]
+    for probe in doc["probes"][:n]:
+        lines += [
+            "[[probes]]",
+            # A JSON string is a valid TOML basic string.
+            f"id = {json.dumps(probe['id'])}",
+            f"category = {json.dumps(probe['category'])}",
+            f"prompt = {json.dumps(probe['prompt'])}",
+            'check = { type = "max_length", max_chars = 2000 }',
+            "",
+        ]
+    path = folder / "probes.toml"
+    path.write_text("\n".join(lines))
+    return path

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,10 +40,9 @@ from click.testing import CliRunner
 
 from llmwatch.alerts import list_alerts
 from llmwatch.cli import main
-from llmwatch.evals.dataset import shipped_path
 from llmwatch.settings import get_settings
 from llmwatch.warehouse.engine import make_engine
-from tests.llama_server import ALIAS, LlamaServer, build_models, import_llama
+from tests.llama_server import ALIAS, LlamaServer, build_models, import_llama, probe_file
 
 pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -111,30 +109,6 @@ def server(
     server.stop()
 
 
-def probe_file(folder: Path) -> Path:
-    """The first N_PROBES of the shipped completion probes (the CI budget)."""
-    doc = tomllib.loads(shipped_path("probes_completion_v1.toml").read_text())
-    lines = ["[defaults]", "repeats = 1", f"max_tokens = {MAX_TOKENS}", ""]
-    for probe in doc["probes"][:N_PROBES]:
-        lines += [
-            "[[probes]]",
-            f"id = {_toml(probe['id'])}",
-            f"category = {_toml(probe['category'])}",
-            f"prompt = {_toml(probe['prompt'])}",
-            'check = { type = "max_length", max_chars = 2000 }',
-            "",
-        ]
-    path = folder / "probes.toml"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def _toml(value: str) -> str:
-    import json
-
-    return json.dumps(value)  # a JSON string is a valid TOML basic string
-
-
 @pytest.fixture(scope="module")
 def workspace(
     server: LlamaServer, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
@@ -148,7 +122,7 @@ def workspace(
         SETTINGS.format(
             base_url=server.base_url,
             alias=ALIAS,
-            probes=probe_file(folder),
+            probes=probe_file(folder, N_PROBES, MAX_TOKENS),
             temperature=TEMPERATURE,
             k=K,
             max_tokens=MAX_TOKENS,
