@@ -1,7 +1,8 @@
 """``llmwatch canary pin TARGET``: sample a target now and pin that run as its reference.
 
-The distributional canary (targets with ``canary_test = "distribution"``) tests every
-later run against the pinned one, so pin right after a model upgrade that was accepted.
+The distributional and logprob canaries (targets with ``canary_test = "distribution"``
+or ``"logprob"``) test every later run against the pinned one, so pin right after a
+model upgrade that was accepted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def canary() -> None:
 @canary.command("pin")
 @click.argument("target")
 def pin(target: str) -> None:
-    """Sample TARGET's probes now (k per probe) and pin the run as its reference."""
+    """Sample TARGET's probes now (2k per probe; logprob mode: logprob_replicates calls)
+    and pin the run as its reference."""
     from llmwatch.evals import DatasetError, TargetError, job
     from llmwatch.evals.distribution_run import pin_target
     from llmwatch.evals.logprob_run import pin_logprob_target
