@@ -84,13 +84,13 @@ class RankResult:
     null_distance: float
 
 
-def _scores(calls: Sequence[Call]) -> np.ndarray:
+def _distances(calls: Sequence[Call]) -> np.ndarray:
     n = len(calls)
     d = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1, n):
             d[i, j] = d[j, i] = call_distance(calls[i], calls[j])
-    return d.sum(axis=1) / max(n - 1, 1)
+    return d
 
 
 def _midranks(values: np.ndarray) -> np.ndarray:
@@ -126,18 +126,17 @@ def rank_test(
     for prompt in prompts:
         ref, cur = list(reference[prompt]), list(current[prompt])
         group = ref + cur
-        n, m = len(group), len(cur)
-        scores = _scores(group)
-        ranks = _midranks(scores) / n
-        observed += float(ranks[len(ref) :].mean())
+        n, m, r = len(group), len(cur), len(ref)
+        d = _distances(group)
+        # Leave-one-out: each member's mean distance to the other members.
+        ranks = _midranks(d.sum(axis=1) / (n - 1)) / n
+        observed += float(ranks[r:].mean())
         expected += float(ranks.mean())
         # Re-choose which m members are "this run": m draws without replacement.
         picks = np.argsort(rng.random((permutations, n)), axis=1)[:, :m]
         perm += ranks[picks].mean(axis=1)
-        distances.append(float(np.mean([call_distance(c, r) for c in cur for r in ref])))
-        nulls.append(
-            float(np.mean([call_distance(a, b) for i, a in enumerate(ref) for b in ref[i + 1 :]]))
-        )
+        distances.append(float(d[r:, :r].mean()))
+        nulls.append(float(d[:r, :r][np.triu_indices(r, 1)].mean()))
     # Tolerance: float sums of the same ranks in another order must count as ties.
     hits = int(np.sum(perm >= observed - 1e-9))
     return RankResult(

@@ -417,11 +417,13 @@ def _logprobs(block: object) -> tuple[TokenLogprob, ...] | None:
     try:
         content = block.get("content")
         if isinstance(content, list):
+            # Without top_logprobs the chosen token is the only alternative known.
             return tuple(
                 TokenLogprob(
                     str(item["token"]),
                     float(item["logprob"]),
-                    {str(t["token"]): float(t["logprob"]) for t in item.get("top_logprobs") or []},
+                    {str(t["token"]): float(t["logprob"]) for t in item.get("top_logprobs") or []}
+                    or {str(item["token"]): float(item["logprob"])},
                 )
                 for item in content
             )
@@ -432,7 +434,8 @@ def _logprobs(block: object) -> tuple[TokenLogprob, ...] | None:
                 TokenLogprob(
                     str(token),
                     float(value),
-                    {str(t): float(lp) for t, lp in (top or {}).items()},
+                    {str(t): float(lp) for t, lp in (top or {}).items()}
+                    or {str(token): float(value)},
                 )
                 for token, value, top in zip(tokens, values, tops, strict=True)
                 if value is not None
