@@ -157,7 +157,7 @@ def main() -> None:
             restart = args.restart_every > 0 and i > 0 and i % args.restart_every == 0
             server.serve(models["base"], restart=restart)
             for mode in MODES:
-                run(mode, "unchanged" + (" *" if restart and mode == "logprob" else ""))
+                run(mode, "unchanged" + (" *" if restart else ""))
         for swap in ("q2_k", "q8_0"):
             server.serve(models[swap])
             for _ in range(args.swap_runs):
@@ -167,7 +167,7 @@ def main() -> None:
         server.stop()
         engine.dispose()
 
-    print(f"\n(* = first run after a server restart)  alpha {alpha} per stage")
+    print(f"\n(* = runs right after a server restart)  alpha {alpha} per stage")
     merged: dict[tuple[str, str], Tally] = {}
     for (label, mode), tally in tallies.items():
         key = (label.rstrip(" *"), mode)
