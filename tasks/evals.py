@@ -156,7 +156,7 @@ def publish_summary(
     for report in reports:
         if report.distribution is not None:
             lines += [
-                f"## {report.target}: distribution vs its pinned run",
+                f"## {report.target}: {report.distribution.subject} vs its pinned run",
                 "",
                 "```",
                 format_distribution(report.distribution),
