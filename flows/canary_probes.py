@@ -6,7 +6,9 @@
    or a changed output on a deterministic probe is a silent provider change (right only
    for deterministic endpoints such as the simulator); targets with
    canary_test = "distribution" are sampled k times at temperature 1 instead and tested
-   against their pinned run (MMD, confirmed by a second run of fresh samples);
+   against their pinned run (MMD, confirmed by a second run of fresh samples); targets
+   with canary_test = "logprob" are called at temperature 0 for their next-token
+   log-probabilities, ranked against the pinned run's replicates (confirmed likewise);
 2. with a baseline: run it too and compare pass rates probe by probe;
 3. raise canary_regression for every regression found;
 4. publish the runs and the side-by-side verdicts as artifacts.

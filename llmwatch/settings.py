@@ -358,6 +358,18 @@ class EvalSettings(EndpointLimits):
     power_share: float = Field(default=0.2, gt=0, le=1)
     power_wanted: float = Field(default=0.8, gt=0, lt=1)
     power_simulations: int = Field(default=200, ge=20)
+    # Logprob canary (targets with canary_test = "logprob"; issue 17): per probe, the
+    # next-token log-probabilities at temperature 0 for logprob_max_tokens tokens, with
+    # the logprob_top most likely alternatives (OpenAI's completions API allows 5). The
+    # pin calls each probe logprob_replicates times (its replicate noise is the null);
+    # a run calls each probe logprob_calls times. Power is stated against a shift of
+    # logprob_power_shift nats per shown logprob.
+    logprob_replicates: int = Field(default=5, ge=3)
+    logprob_calls: int = Field(default=1, ge=1)
+    logprob_max_tokens: int = Field(default=4, ge=1)
+    logprob_top: int = Field(default=5, ge=1, le=20)
+    logprob_permutations: int = Field(default=2000, ge=99)
+    logprob_power_shift: float = Field(default=0.03, gt=0)
 
 
 class CompareSettings(Section):
@@ -506,7 +518,9 @@ class Target(Section):
     # endpoints such as the bundled simulator. "distribution": k samples per probe at a
     # temperature above 0, tested against the pinned run (`llmwatch canary pin`) with the
     # MMD test of Gao et al. (ICLR 2025) - what real, nondeterministic providers need.
-    canary_test: Literal["exact", "distribution"] = "exact"
+    # "logprob": next-token log-probabilities at temperature 0, ranked against the pinned
+    # run's replicates - for endpoints that return logprobs; sees near-lossless swaps.
+    canary_test: Literal["exact", "distribution", "logprob"] = "exact"
 
 
 class Settings(BaseSettings):

@@ -21,6 +21,7 @@ from llmwatch.evals.compare import Verdict, format_verdict
 from llmwatch.evals.distribution import format_distribution
 from llmwatch.evals.distribution_run import distribution_alert, distribution_canary_run
 from llmwatch.evals.job import RunReport
+from llmwatch.evals.logprob_run import logprob_canary_run
 from llmwatch.settings import get_settings
 from llmwatch.warehouse import settings_engine
 
@@ -79,6 +80,10 @@ async def run_canary_target(target: str) -> RunReport:
     with settings_engine() as engine:
         if config is not None and config.canary_test == "distribution":
             report = await distribution_canary_run(
+                engine, settings, target, probes, secret=_secret(target)
+            )
+        elif config is not None and config.canary_test == "logprob":
+            report = await logprob_canary_run(
                 engine, settings, target, probes, secret=_secret(target)
             )
         else:
@@ -151,7 +156,7 @@ def publish_summary(
     for report in reports:
         if report.distribution is not None:
             lines += [
-                f"## {report.target}: distribution vs its pinned run",
+                f"## {report.target}: {report.distribution.subject} vs its pinned run",
                 "",
                 "```",
                 format_distribution(report.distribution),

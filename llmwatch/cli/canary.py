@@ -1,7 +1,8 @@
 """``llmwatch canary pin TARGET``: sample a target now and pin that run as its reference.
 
-The distributional canary (targets with ``canary_test = "distribution"``) tests every
-later run against the pinned one, so pin right after a model upgrade that was accepted.
+The distributional and logprob canaries (targets with ``canary_test = "distribution"``
+or ``"logprob"``) test every later run against the pinned one, so pin right after a
+model upgrade that was accepted.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ def canary() -> None:
 @canary.command("pin")
 @click.argument("target")
 def pin(target: str) -> None:
-    """Sample TARGET's probes now (k per probe) and pin the run as its reference."""
+    """Sample TARGET's probes now (2k per probe; logprob mode: logprob_replicates calls)
+    and pin the run as its reference."""
     from llmwatch.evals import DatasetError, TargetError, job
     from llmwatch.evals.distribution_run import pin_target
+    from llmwatch.evals.logprob_run import pin_logprob_target
     from llmwatch.settings import get_settings
 
     settings = get_settings()
@@ -38,14 +41,16 @@ def pin(target: str) -> None:
     except (TargetError, DatasetError) as exc:
         raise click.ClickException(str(exc)) from None
     assert config is not None
-    if config.canary_test != "distribution":
+    if config.canary_test not in ("distribution", "logprob"):
         raise click.ClickException(
             f'target {target!r} has canary_test = "{config.canary_test}": set '
-            'canary_test = "distribution" to test it against a pinned run'
+            'canary_test = "distribution" (or "logprob" for an endpoint that returns '
+            "token log-probabilities) to test it against a pinned run"
         )
+    pin_fn = pin_logprob_target if config.canary_test == "logprob" else pin_target
     engine, _ = warehouse_engine()
     try:
-        report, pinned = asyncio.run(pin_target(engine, settings, target, probes, secret=secret))
+        report, pinned = asyncio.run(pin_fn(engine, settings, target, probes, secret=secret))
     finally:
         engine.dispose()
     if pinned is None:
@@ -56,9 +61,9 @@ def pin(target: str) -> None:
             + "); nothing pinned"
         )
     click.echo(
-        f"pinned run {pinned.run_id} of target {target} ({report.model_id}): "
-        f"{report.n_calls} samples over {len(report.probes)} probes, probe set "
-        f"{pinned.probe_set_version}"
+        f"pinned run {pinned.run_id} of target {target} ({report.model_id}, "
+        f"{config.canary_test}): {report.n_calls} calls over {len(report.probes)} probes, "
+        f"probe set {pinned.probe_set_version}"
     )
 
 

@@ -85,7 +85,7 @@ def run_eval_flow(kind: str, target: str | None, baseline: str | None, notify: b
     if result.regressed:
         names = sorted({r.name for v in result.verdicts for r in v.regressions})
         names += [
-            f"distribution of {r.target}"
+            f"{r.distribution.subject} of {r.target}"
             for r in result.reports
             if r.distribution is not None and r.distribution.confirmed
         ]

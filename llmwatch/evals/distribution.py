@@ -17,7 +17,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from llmwatch.evals.power import PowerStatement
 from llmwatch.evals.probes import Probe, ProbeSet
 from llmwatch.evals.runner import ProbeResult, summarise_probe
 from llmwatch.llm import ChatClient, ChatResult, FatalEndpointError, LLMError
+
+if TYPE_CHECKING:  # logprob_run imports this module
+    from llmwatch.evals.logprob_run import LogprobVerdict
 
 # Verdict states.
 NO_CHANGE = "no_change"  # first test not significant
@@ -43,6 +46,8 @@ class Sample:
     served_model: str | None
     system_fingerprint: str | None
     finish_reason: str | None
+    # Logprob canary calls: per generated token (token, logprob, top alternatives).
+    logprobs: list[tuple[str, float, dict[str, float]]] | None = None
 
 
 @dataclass
@@ -155,6 +160,7 @@ class DistributionVerdict:
     run_evidence: dict[str, Any] = field(default_factory=dict)
     confirmation_evidence: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    subject = "distribution"  # what changed, in the CLI's verdict line
 
     @property
     def confirmed(self) -> bool:
@@ -215,7 +221,9 @@ class DistributionVerdict:
         }
 
 
-def format_distribution(verdict: DistributionVerdict) -> str:
+def format_distribution(verdict: DistributionVerdict | LogprobVerdict) -> str:
+    if not isinstance(verdict, DistributionVerdict):
+        return verdict.format()  # the logprob canary's verdict
     lines = [f"distribution test vs pinned run {(verdict.reference_run_id or '-')[:12]}: "]
     if verdict.state == NO_REFERENCE:
         lines[0] += f"INCONCLUSIVE ({verdict.note})"

@@ -9,6 +9,7 @@ significant as well. One ``canary_regression`` alert per confirmed change.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -38,6 +39,8 @@ from llmwatch.evals.store import save_canary_run
 from llmwatch.llm import ChatClient, Endpoint
 from llmwatch.settings import Settings
 from llmwatch.warehouse.models import CanaryRun
+
+Sampler = Callable[[ChatClient], Awaitable[SampledRun]]
 
 # Permutations inside each power simulation: enough to place p against alpha = 0.05,
 # and the simulations multiply them (the verdict's own test uses the configured count).
@@ -146,6 +149,10 @@ def distribution_alert(report: RunReport) -> NewAlert | None:
     verdict = report.distribution
     if verdict is None or not verdict.confirmed:
         return None
+    if not isinstance(verdict, DistributionVerdict):
+        from llmwatch.evals.logprob_run import logprob_alert
+
+        return logprob_alert(report)
     assert verdict.first is not None
     assert verdict.confirmation is not None
     power = f"; {verdict.power.describe()}" if verdict.power else ""
@@ -204,18 +211,25 @@ async def _sample_and_store(
     role: str,
     confirms: str | None = None,
     k: int | None = None,
+    sampler: Sampler | None = None,
+    settings_summary: dict[str, object] | None = None,
 ) -> tuple[RunReport, SampledRun, dict[str, object]]:
+    """Sample (by default k texts per probe; the logprob canary passes its own sampler
+    and summary), store the run and its samples."""
     cfg = settings.evals
     k = k or cfg.distribution_k
     started = datetime.now(UTC)
     async with ChatClient(endpoint, job.limits(cfg)) as client:
-        run = await sample_probes(
-            client,
-            probes,
-            k=k,
-            temperature=cfg.distribution_temperature,
-            max_tokens=cfg.distribution_max_tokens,
-        )
+        if sampler is not None:
+            run = await sampler(client)
+        else:
+            run = await sample_probes(
+                client,
+                probes,
+                k=k,
+                temperature=cfg.distribution_temperature,
+                max_tokens=cfg.distribution_max_tokens,
+            )
     finished = datetime.now(UTC)
     n_calls = sum(r.n_runs for r in run.results)
     n_errors = sum(r.n_errors for r in run.results)
@@ -238,9 +252,15 @@ async def _sample_and_store(
     summary = {
         **_run_summary(report, run),
         "role": role,
-        "k": k,
-        "temperature": cfg.distribution_temperature,
-        "max_tokens": cfg.distribution_max_tokens,
+        **(
+            settings_summary
+            if settings_summary is not None
+            else {
+                "k": k,
+                "temperature": cfg.distribution_temperature,
+                "max_tokens": cfg.distribution_max_tokens,
+            }
+        ),
         **({"confirms": confirms} if confirms else {}),
     }
     with engine.begin() as conn:

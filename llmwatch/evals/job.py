@@ -10,7 +10,7 @@ import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from sqlalchemy import Engine
@@ -43,6 +43,9 @@ from llmwatch.evals.targets import resolve_target
 from llmwatch.llm import ChatClient, Endpoint, Limits
 from llmwatch.settings import EvalSettings, Settings
 
+if TYPE_CHECKING:  # logprob_run imports this module
+    from llmwatch.evals.logprob_run import LogprobVerdict
+
 
 @dataclass
 class RunReport:
@@ -66,7 +69,7 @@ class RunReport:
     previous_run_id: str | None = None
     vs_previous: Verdict | None = None
     # Distributional canary targets: the test against the pinned run (None otherwise).
-    distribution: DistributionVerdict | None = None
+    distribution: DistributionVerdict | LogprobVerdict | None = None
 
     @property
     def comparable(self) -> bool:

@@ -44,6 +44,9 @@ def save_samples(conn: Connection, run_id: str, samples: Sequence[Sample]) -> No
                 "served_model": s.served_model,
                 "system_fingerprint": s.system_fingerprint,
                 "finish_reason": s.finish_reason,
+                "logprobs": [[t, lp, dict(top)] for t, lp, top in s.logprobs]
+                if s.logprobs is not None
+                else None,
             }
             for s in samples
         ],
@@ -65,6 +68,9 @@ def samples_of(conn: Connection, run_id: str) -> list[Sample]:
             row["served_model"],
             row["system_fingerprint"],
             row["finish_reason"],
+            [(t, float(lp), top) for t, lp, top in row["logprobs"]]
+            if row["logprobs"] is not None
+            else None,
         )
         for row in rows
     ]

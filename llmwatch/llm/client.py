@@ -117,6 +117,15 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the endpoint's top alternatives."""
+
+    token: str
+    logprob: float
+    top: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class ChatResult:
     text: str | None
     finish_reason: str | None
@@ -131,6 +140,9 @@ class ChatResult:
     # Document ids a RAG endpoint says it retrieved, in rank order (a non-standard
     # ``retrieved_ids`` response field); None when the endpoint does not say.
     retrieved_ids: tuple[str, ...] | None = None
+    # Per generated token, when the request asked for ``logprobs`` and the endpoint sent
+    # them (both protocols' shapes parsed); None when it sent none.
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @dataclass
@@ -383,12 +395,53 @@ class ChatClient:
             attempts=attempt,
             cost_usd=None,
             retrieved_ids=_retrieved_ids(data.get("retrieved_ids")),
+            logprobs=_logprobs(choice.get("logprobs")),
         )
 
 
 def _retrieved_ids(value: object) -> tuple[str, ...] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
+    return None
+
+
+def _logprobs(block: object) -> tuple[TokenLogprob, ...] | None:
+    """Token log-probabilities of either protocol, or None when there are none.
+
+    Chat: ``{"content": [{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}]}``;
+    completions: ``{"tokens": [...], "token_logprobs": [...], "top_logprobs": [{t: lp}]}``.
+    A malformed block is None, not a guess: the caller decides what missing means.
+    """
+    if not isinstance(block, dict):
+        return None
+    try:
+        content = block.get("content")
+        if isinstance(content, list):
+            # Without top_logprobs the chosen token is the only alternative known.
+            return tuple(
+                TokenLogprob(
+                    str(item["token"]),
+                    float(item["logprob"]),
+                    {str(t["token"]): float(t["logprob"]) for t in item.get("top_logprobs") or []}
+                    or {str(item["token"]): float(item["logprob"])},
+                )
+                for item in content
+            )
+        tokens, values = block.get("tokens"), block.get("token_logprobs")
+        if isinstance(tokens, list) and isinstance(values, list):
+            tops = block.get("top_logprobs") or [None] * len(tokens)
+            return tuple(
+                TokenLogprob(
+                    str(token),
+                    float(value),
+                    {str(t): float(lp) for t, lp in (top or {}).items()}
+                    or {str(token): float(value)},
+                )
+                for token, value, top in zip(tokens, values, tops, strict=True)
+                if value is not None
+            )
+    except (KeyError, TypeError, ValueError):
+        return None
     return None
 
 

@@ -424,6 +424,9 @@ class CanarySample(Base):
     served_model: Mapped[str | None] = mapped_column(ID)
     system_fingerprint: Mapped[str | None] = mapped_column(ID)
     finish_reason: Mapped[str | None] = mapped_column(String(32))
+    # Logprob canary calls (canary_test = "logprob"): per generated token
+    # [token, logprob, {top token: logprob}]; None for sampled-text runs.
+    logprobs: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class CanaryPin(Base):

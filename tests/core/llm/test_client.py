@@ -339,3 +339,46 @@ def test_completions_protocol_sends_a_prompt_and_reads_the_choice_text(
     assert sent["path"] == "/v1/completions"
     assert sent["body"]["prompt"] == "Be brief.\n\nHi"
     assert "messages" not in sent["body"]
+
+
+def test_logprobs_of_both_protocols_are_parsed_and_absent_ones_are_none(
+    server: FaultServer,
+) -> None:
+    completions = {
+        "model": "m",
+        "choices": [
+            {
+                "text": " Paris.",
+                "finish_reason": "length",
+                "logprobs": {
+                    "tokens": [" Paris", "."],
+                    "token_logprobs": [-0.5, -0.1],
+                    "top_logprobs": [{" Paris": -0.5, " Lyon": -1.5}, {".": -0.1}],
+                },
+            }
+        ],
+    }
+    chat_without_top = {
+        "model": "m",
+        "choices": [
+            {
+                "message": {"role": "assistant", "content": " Paris"},
+                "finish_reason": "length",
+                "logprobs": {"content": [{"token": " Paris", "logprob": -0.25}]},
+            }
+        ],
+    }
+    server.then(Action(body=json.dumps(completions).encode()))
+    server.then(Action(body=json.dumps(chat_without_top).encode()))
+    server.then(Action(content="no logprobs asked"))
+    text = Endpoint(server.base_url, "m", protocol="completions")
+    first = run(one_call(ChatClient(text)))
+    assert first.logprobs is not None
+    assert [(t.token, t.logprob) for t in first.logprobs] == [(" Paris", -0.5), (".", -0.1)]
+    assert dict(first.logprobs[0].top) == {" Paris": -0.5, " Lyon": -1.5}
+    second = run(one_call(ChatClient(Endpoint(server.base_url, "m"))))
+    assert second.logprobs is not None
+    # No top_logprobs sent: the chosen token is the one alternative known.
+    assert dict(second.logprobs[0].top) == {" Paris": -0.25}
+    third = run(one_call(ChatClient(Endpoint(server.base_url, "m"))))
+    assert third.logprobs is None

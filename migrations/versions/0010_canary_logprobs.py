@@ -1,0 +1,27 @@
+"""canary_samples.logprobs: the token log-probabilities of a logprob canary call (issue 17)
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Nullable: distributional (text) samples have none. batch_alter_table for SQLite.
+    with op.batch_alter_table("canary_samples") as batch:
+        batch.add_column(sa.Column("logprobs", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("canary_samples") as batch:
+        batch.drop_column("logprobs")
