@@ -257,10 +257,11 @@ class JudgeSettings(EndpointLimits):
     # make every later wobble a signal (in score units, 1..5).
     chart_min_sigma: float = Field(default=0.05, gt=0)
     # Beside the EWMA, a CUSUM of the likelihood ratio for a drop of this many points
-    # (1..5 scale) signals when it passes chart_cusum_h: it catches a drop of that size
+    # (1..5 scale) signals when it passes chart_cusum_h (for hourly points; lower by
+    # ln(hours) for longer merged points): it catches a drop of that size
     # within a few points at any volume (bench/detection.py).
     chart_cusum_shift: float = Field(default=0.5, gt=0)
-    chart_cusum_h: float = Field(default=6.2, gt=0)
+    chart_cusum_h: float = Field(default=6.6, gt=0)
     # Judge health: share of unusable answers (parse failures and refused calls) per run
     # and per judge model over the trailing failure_window_hours.
     failure_rate_threshold: float = Field(default=0.2, ge=0, le=1)

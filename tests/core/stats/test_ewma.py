@@ -233,3 +233,19 @@ def test_overlapping_runs_cannot_both_step_a_chart(engine: Engine) -> None:
         save_chart(conn, b, wb, end, False, T0)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ChartPoint)).scalar_one() == 2
+
+
+def test_the_cusum_threshold_is_per_hour_so_merged_points_get_a_lower_one() -> None:
+    chart = small_chart()
+    for hour in range(4):
+        chart.add(window(hour, [3.0, 5.0, 4.0, 4.0]))
+    hourly = chart.add(window(4, [4.0] * 4))
+    assert hourly is not None
+    assert hourly.cusum_h == pytest.approx(chart.cusum_h)
+    # Four sparse hours merged into one point: fewer points a month, a lower threshold.
+    for hour in range(5, 8):
+        assert chart.add(window(hour, [4.0])) is None
+    merged = chart.add(window(8, [4.0]))
+    assert merged is not None
+    assert merged.end - merged.start == 4 * HOUR
+    assert merged.cusum_h == pytest.approx(chart.cusum_h - math.log(4))
