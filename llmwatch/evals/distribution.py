@@ -145,6 +145,17 @@ def evidence(samples: Sequence[Sample]) -> dict[str, Any]:
     }
 
 
+def metadata_changes(reference: Mapping[str, Any], run: Mapping[str, Any]) -> list[str]:
+    """Served model ids and fingerprints that differ between two runs' evidence."""
+    changed = []
+    for key in ("served_models", "system_fingerprints"):
+        before = set(reference.get(key) or {})
+        after = set(run.get(key) or {})
+        if before and after and before != after:
+            changed.append(f"{key} {sorted(before)} -> {sorted(after)}")
+    return changed
+
+
 @dataclass
 class DistributionVerdict:
     target: str
@@ -169,13 +180,7 @@ class DistributionVerdict:
     @property
     def metadata_changed(self) -> list[str]:
         """Evidence that differs from the reference: reported, never a regression alone."""
-        changed = []
-        for key in ("served_models", "system_fingerprints"):
-            before = set(self.reference_evidence.get(key) or {})
-            after = set(self.run_evidence.get(key) or {})
-            if before and after and before != after:
-                changed.append(f"{key} {sorted(before)} -> {sorted(after)}")
-        return changed
+        return metadata_changes(self.reference_evidence, self.run_evidence)
 
     def to_details(self) -> dict[str, Any]:
         def mmd(result: MmdResult | None) -> dict[str, Any] | None:

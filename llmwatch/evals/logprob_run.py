@@ -35,6 +35,7 @@ from llmwatch.evals.distribution import (
     Sample,
     SampledRun,
     evidence,
+    metadata_changes,
 )
 from llmwatch.evals.distribution_run import _no_reference, _sample_and_store
 from llmwatch.evals.job import RunReport
@@ -167,13 +168,7 @@ class LogprobVerdict:
     @property
     def metadata_changed(self) -> list[str]:
         """Evidence that differs from the reference: reported, never a regression alone."""
-        changed = []
-        for key in ("served_models", "system_fingerprints"):
-            before = set(self.reference_evidence.get(key) or {})
-            after = set(self.run_evidence.get(key) or {})
-            if before and after and before != after:
-                changed.append(f"{key} {sorted(before)} -> {sorted(after)}")
-        return changed
+        return metadata_changes(self.reference_evidence, self.run_evidence)
 
     def to_details(self) -> dict[str, Any]:
         def rank(result: RankResult | None) -> dict[str, Any] | None:
