@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from llmwatch.alerts import list_alerts
 from llmwatch.judge.quality import update_quality_charts
 from llmwatch.judge.sampling import is_sampled
 from llmwatch.settings import JudgeSettings, SloSettings
 from llmwatch.slo.evaluate import evaluate_slos, evaluation_times
-from llmwatch.warehouse.models import Judgement
+from llmwatch.warehouse.models import ChartState, Judgement
 from tests.core.judge.helpers import insert_requests, request_row
 
 T0 = datetime(2026, 4, 6, tzinfo=UTC)
@@ -105,7 +105,10 @@ def test_low_volume_feature_quality_drop_and_slow_night_both_alert(engine: Engin
 
 
 def test_a_clean_week_at_three_volumes_raises_nothing(engine: Engine) -> None:
-    days = 7
+    # Ten days: the default 72-point baseline takes ~3 days at 12,000 requests a day and
+    # ~6 at 3,000, so both busy charts then watch clean traffic for days (the quiet
+    # feature's chart is still collecting its baseline; its SLOs are evaluated).
+    days = 10
     for seed, (feature, per_day) in enumerate((("low", 300), ("mid", 3_000), ("high", 12_000))):
         load(engine, *traffic(feature, per_day, days, seed=10 + seed))
     chart_daily(engine, days)
@@ -113,3 +116,10 @@ def test_a_clean_week_at_three_volumes_raises_nothing(engine: Engine) -> None:
         evaluate_slos(engine, SloSettings(), at, store_status=False)
     with engine.connect() as conn:
         assert list_alerts(conn) == []
+        phases = dict(conn.execute(select(ChartState.feature_id, ChartState.phase)).all())
+        monitored = dict(
+            conn.execute(select(ChartState.feature_id, ChartState.t).where(ChartState.t > 0)).all()
+        )
+    assert phases["high"] == phases["mid"] == "monitoring"
+    assert monitored["high"] >= 100, monitored  # charted against the frozen baseline
+    assert monitored["mid"] >= 20
